@@ -7,9 +7,14 @@
 #   ./scripts/testbed.sh down [--purge]  remove everything `up` made
 #   ./scripts/testbed.sh ls [--json]  list the hosts and how to reach them
 #   ./scripts/testbed.sh status       exit 0 iff every listed host answers
+#   ./scripts/testbed.sh live-restore on|off
+#                                     switch the engines' live-restore (a reload,
+#                                     no restart): Docker Swarm mode refuses it
 #
 # Layout: lab bridge stvlab0 = 10.211.0.1/24; host tbI is namespace stv-tbI at
-# 10.211.0.(10+I); its engine listens on unix://$RUN/tbI/docker.sock; its sshd
+# 10.211.0.(10+I); its engine listens on unix://$RUN/tbI/docker.sock and, with
+# mutual TLS (the test bed's own CA, client bundle $STATE/tls/client), on
+# tcp://10.211.0.(10+I):2376, the way a remote engine is reached; its sshd
 # on 10.211.0.(10+I):22 (root, key $STATE/keys/id_ed25519); the registry on
 # 10.211.0.1:5000. State (data roots, keys, registry storage) lives in
 # ${STEVEDORE_TESTBED_DIR:-/var/lib/stevedore-testbed}, never in the repo.
@@ -35,6 +40,8 @@ NET_PREFIX=10.211.0
 BRIDGE_IP=$NET_PREFIX.1
 REGISTRY_ADDR=$BRIDGE_IP:5000
 KEY=$STATE/keys/id_ed25519
+TLS=$STATE/tls
+ENGINE_TLS_PORT=2376
 IPT_COMMENT=stevedore-testbed
 MAX_HOSTS=200
 
@@ -143,7 +150,46 @@ host_keys_up() {
   [[ -s $dir/ssh_host_ed25519_key ]] || ssh-keygen -q -t ed25519 -N '' -C "tb$i" -f "$dir/ssh_host_ed25519_key"
 }
 
+# ---------------------------------------------------------------- engine TLS
+
+# The test bed's own CA, a client bundle (ca.pem cert.pem key.pem, as the
+# docker CLI reads DOCKER_CERT_PATH) and a server certificate per host for its
+# engine's TCP endpoint. RSA 2048 like the gateway's, so the two compare fairly.
+tls_ca_up() {
+  mkdir -p "$TLS/client"
+  chmod 700 "$TLS"
+  if [[ ! -s $TLS/ca.pem ]]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TLS/ca-key.pem" -out "$TLS/ca.pem" \
+      -days 3650 -subj /CN=stevedore-testbed-ca 2>/dev/null
+  fi
+  if [[ ! -s $TLS/client/cert.pem ]]; then
+    openssl req -newkey rsa:2048 -nodes -keyout "$TLS/client/key.pem" -out "$TLS/client/req.csr" -subj /CN=testbed-client 2>/dev/null
+    openssl x509 -req -in "$TLS/client/req.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca-key.pem" -CAcreateserial \
+      -days 3650 -extfile <(printf 'extendedKeyUsage=clientAuth\n') -out "$TLS/client/cert.pem" 2>/dev/null
+    rm -f "$TLS/client/req.csr"
+    cp "$TLS/ca.pem" "$TLS/client/ca.pem"
+  fi
+}
+
+tls_host_up() {
+  local i=$1 d=$TLS/tb$1
+  [[ -s $d/cert.pem ]] && return 0
+  mkdir -p "$d"
+  openssl req -newkey rsa:2048 -nodes -keyout "$d/key.pem" -out "$d/req.csr" -subj "/CN=tb$i" 2>/dev/null
+  openssl x509 -req -in "$d/req.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca-key.pem" -CAcreateserial -days 3650 \
+    -extfile <(printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$(host_ip "$i")") -out "$d/cert.pem" 2>/dev/null
+  rm -f "$d/req.csr"
+}
+
 # ---------------------------------------------------------------- daemons
+
+# daemon_json I on|off: the engine's own config file. live-restore lives here,
+# not on the command line, so `live-restore off` can reload it (SIGHUP).
+daemon_json() {
+  local dir
+  dir=$(host_dir "$1")
+  printf '{"deprecated-key-path": "%s", "live-restore": %s}\n' "$dir/key.json" "$([[ $2 == on ]] && echo true || echo false)" >"$dir/daemon.json"
+}
 
 dockerd_up() {
   local i=$1 ns dir run sock
@@ -154,7 +200,8 @@ dockerd_up() {
   # Our own config file keeps the machine's /etc/docker/daemon.json out of it;
   # a key of its own gives each engine its own ID (the default, shared
   # /etc/docker/key.json would give every host the same one).
-  printf '{"deprecated-key-path": "%s"}\n' "$dir/key.json" >"$dir/daemon.json"
+  daemon_json "$i" on
+  tls_host_up "$i"
   host_prefix "$i"
   stv_spawn "$run/dockerd.spawn.pid" "$dir/dockerd.log" \
     "${HOST_PREFIX[@]}" dockerd \
@@ -163,8 +210,9 @@ dockerd_up() {
     --exec-root "$run/exec" \
     --pidfile "$run/docker.pid" \
     -H "unix://$sock" \
+    -H "tcp://$(host_ip "$i"):$ENGINE_TLS_PORT" \
+    --tlsverify --tlscacert "$TLS/ca.pem" --tlscert "$TLS/tb$i/cert.pem" --tlskey "$TLS/tb$i/key.pem" \
     --cgroup-parent "/stevedore-testbed/tb$i" \
-    --live-restore \
     --registry-mirror "http://$REGISTRY_ADDR" \
     --insecure-registry "$REGISTRY_ADDR"
   rm -f "$run/dockerd.spawn.pid" # same PID as docker.pid (nsenter execs dockerd)
@@ -323,6 +371,7 @@ cmd_up() {
   exec 9>"$STATE/.lock"
   flock 9
   keys_up
+  tls_ca_up
   network_up
   stv_registry_up "$STATE/registry" "$REGISTRY_ADDR"
   local i
@@ -365,9 +414,10 @@ cmd_ls() {
     local entries='[]' h
     for i in "${hosts[@]}"; do
       h=$(jq -n --arg name "tb$i" --arg address "$(host_ip "$i")" --arg sock "$(host_sock "$i")" \
-        --arg ns "$(host_ns "$i")" --arg key "$KEY" --argjson up "$(host_is_up "$i" && echo true || echo false)" '{
+        --arg ns "$(host_ns "$i")" --arg key "$KEY" --arg tlsPort "$ENGINE_TLS_PORT" --arg certPath "$TLS/client" --argjson up "$(host_is_up "$i" && echo true || echo false)" '{
           name: $name, address: $address, namespace: $ns, up: $up,
           dockerHost: ("unix://" + $sock), socketPath: $sock,
+          tls: { dockerHost: ("tcp://" + $address + ":" + $tlsPort), certPath: $certPath },
           ssh: { host: $address, port: 22, user: "root", keyPath: $key,
                  command: ("ssh -i " + $key + " -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@" + $address) }
         }')
@@ -399,6 +449,24 @@ cmd_status() {
   ((count >= want))
 }
 
+# live-restore on|off: every running engine's live-restore, reloaded in place.
+cmd_live_restore() {
+  local want=${1:-} i dir run sock got
+  [[ $want == on || $want == off ]] || stv_die "usage: testbed.sh live-restore on|off"
+  stv_require_root
+  for i in $(existing_hosts); do
+    run=$(host_run "$i") sock=$(host_sock "$i")
+    stv_alive "$run/docker.pid" || continue
+    daemon_json "$i" "$want"
+    kill -HUP "$(stv_pid_of "$run/docker.pid")"
+    local expect=false
+    [[ $want == on ]] && expect=true
+    stv_wait_for 10 "tb$i live-restore $want" bash -c \
+      '[[ $(curl -fsS --max-time 2 --unix-socket "$1" http://engine/info | jq .LiveRestoreEnabled) == "$2" ]]' _ "$sock" "$expect"
+  done
+  stv_log "live-restore $want: $(existing_hosts | sed 's/^/tb/' | paste -sd' ')"
+}
+
 main() {
   local cmd=${1:-}
   shift || true
@@ -407,8 +475,9 @@ main() {
     down) cmd_down "$@" ;;
     ls) cmd_ls "$@" ;;
     status) cmd_status "$@" ;;
+    live-restore) cmd_live_restore "$@" ;;
     *)
-      sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+      sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2
       exit 2
       ;;
   esac

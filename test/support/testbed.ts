@@ -32,6 +32,8 @@ export interface TestbedHost {
   /** unix:///run/stevedore-testbed/tb1/docker.sock */
   readonly dockerHost: string;
   readonly socketPath: string;
+  /** The same engine over mutual TLS, as a remote engine is reached: tcp://10.211.0.11:2376 and the client bundle's directory. */
+  readonly tls: { readonly dockerHost: string; readonly certPath: string };
   readonly ssh: TestbedSsh;
 }
 
