@@ -97,9 +97,16 @@ export function testbed(): Testbed {
   return cached;
 }
 
-/** The test hosts, tb1 first; throws unless at least `min` are up. */
+/**
+ * The test hosts, tb1 first; throws unless at least `min` are up.
+ * STEVEDORE_TESTBED_HOSTS=tb4,tb5,tb6 picks (and orders) the hosts instead, so
+ * two people (or a benchmark and a test) can share one test bed without
+ * touching each other's engines.
+ */
 export function testbedHosts(min = 1): readonly TestbedHost[] {
-  const { hosts } = testbed();
+  const all = testbed().hosts;
+  const picked = (process.env['STEVEDORE_TESTBED_HOSTS'] ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+  const hosts = picked.length === 0 ? all : picked.map((name) => testbedHost(name));
   if (hosts.length < min) {
     throw new Error(`testbed: this test needs ${min} hosts but ${hosts.length} are up; run \`./scripts/testbed.sh up ${min}\``);
   }
