@@ -1,5 +1,6 @@
 import { isTerminal, stateRank, type Instance } from '../model/index.js';
 import type { ReadTx, WatchEvent } from '../store/index.js';
+import { networkAssignmentsFor } from './network-assignments.js';
 import type { Assignment, AssignmentChange } from './protocol.js';
 
 /**
@@ -24,11 +25,12 @@ export function isAssignedHere(i: Instance, nodeId: string): boolean {
   return !(isTerminal(i.status.state) && isTerminal(i.desiredState));
 }
 
-export function assignmentsFor(tx: ReadTx, nodeId: string): AssignmentSet {
+export function assignmentsFor(tx: ReadTx, nodeId: string, wireguardKey?: (nodeId: string) => string | undefined): AssignmentSet {
   const out = new Map<string, Assignment>();
   const secrets = new Set<string>();
   const configs = new Set<string>();
-  for (const i of tx.list('instance', (x) => isAssignedHere(x, nodeId))) {
+  const local = tx.list('instance', (x) => isAssignedHere(x, nodeId));
+  for (const i of local) {
     out.set(key('instance', i.id), { kind: 'instance', id: i.id, instance: withWorkloadNames(tx, i) });
     if (isTerminal(i.desiredState)) continue; // being stopped: needs no files
     for (const c of i.template.containers) {
@@ -44,6 +46,7 @@ export function assignmentsFor(tx: ReadTx, nodeId: string): AssignmentSet {
     const c = tx.get('config', id);
     if (c) out.set(key('config', id), { kind: 'config', id, config: { name: c.spec.name, dataBase64: Buffer.from(c.spec.data).toString('base64') } });
   }
+  for (const [id, network] of networkAssignmentsFor(tx, nodeId, local, wireguardKey)) out.set(key('network', id), { kind: 'network', id, network });
   return out;
 }
 
@@ -96,16 +99,29 @@ function stableJson(i: Instance): string {
 export function concernsNode(ev: WatchEvent, nodeId: string, current: AssignmentSet): boolean {
   switch (ev.kind) {
     case 'instance':
-      return ev.object.nodeId === nodeId || (ev.action === 'update' && ev.old.nodeId === nodeId);
+      if (ev.object.nodeId === nodeId || (ev.action === 'update' && ev.old.nodeId === nodeId)) return true;
+      // Another node's instance on one of our networks: a peer came, moved or went.
+      return onNetworkOf(ev.object, current) || (ev.action === 'update' && onNetworkOf(ev.old, current));
     case 'secret':
     case 'config':
-      return current.has(key(ev.kind, ev.object.id));
-    case 'cluster':
-    case 'node':
-    case 'workload':
     case 'network':
+      return current.has(key(ev.kind, ev.object.id));
+    case 'node':
+      // A peer's underlay address; cheap enough to recompute whenever this node has networks.
+      return ev.action === 'update' && ev.old.status.addr !== ev.object.status.addr && hasNetworks(current);
+    case 'cluster':
+    case 'workload':
     case 'volume':
     case 'stack':
       return false;
   }
+}
+
+function onNetworkOf(i: Instance, current: AssignmentSet): boolean {
+  return i.networks.some((a) => current.has(key('network', a.networkId)));
+}
+
+function hasNetworks(current: AssignmentSet): boolean {
+  for (const a of current.values()) if (a.kind === 'network') return true;
+  return false;
 }

@@ -10,6 +10,9 @@ import type { Clock } from '../util/clock.js';
 import { forbidden, invalidParameter, notASwarmManager, notFound, StevedoreError } from '../util/errors.js';
 import type { IdGenerator } from '../util/ids.js';
 import type { Logger } from '../util/log.js';
+import { signingMaterial, trustBundle, type CaMaterial } from '../pki/ca.js';
+import type { RootCaSource } from '../manager/root-ca.js';
+import { nodeTlsInfo } from '../agent/tls-info.js';
 import { assignmentsFor, concernsNode, diffAssignments, fullChanges, type AssignmentSet } from './assignments.js';
 import { DISPATCHER_PORT } from './protocol.js';
 import type {
@@ -43,7 +46,8 @@ export interface DispatcherOptions {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly log: Logger;
-  readonly ca: { readonly certPem: string; readonly keyPem: string };
+  /** A fixed root, or the cluster's CA as it changes (root rotation: src/manager/root-ca.ts). */
+  readonly ca: CaMaterial | RootCaSource;
   readonly random?: RandomBytes;
   /** How often the heartbeat deadline is checked; 0 disables the timer (tests call checkHeartbeats). */
   readonly checkIntervalMs?: number;
@@ -77,6 +81,8 @@ interface LiveSession {
   readonly abort: AbortController;
   assignments: AssignmentSet;
   closed: boolean;
+  /** Nudges this session's assignment recomputation (a peer's WireGuard key arrived). */
+  poke?: () => void;
 }
 
 /** Grace before a node without a heartbeat is down: Swarm's 1.5 periods (its default adds a bigger epsilon). */
@@ -86,12 +92,26 @@ const rpc = (code: string, desc: string): string => `rpc error: code = ${code} d
 
 export class Dispatcher {
   private readonly sessions = new Map<string, LiveSession>(); // by node id
+  /**
+   * Nodes' WireGuard public keys, as their agents report them with every
+   * session. Kept here rather than in the store: only a node with a session
+   * can hold live instances, and its agent sends the key again on reconnection
+   * (to whichever manager it reaches).
+   */
+  private readonly wireguardKeys = new Map<string, string>();
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Nodes given a new certificate while in session: they reconnect to present it, and are not down meanwhile. */
+  private readonly renewing = new Map<string, number>();
+  private readonly downTimers = new Map<string, NodeJS.Timeout>();
+  private readonly ca: RootCaSource;
 
-  constructor(private readonly opts: DispatcherOptions) {}
+  constructor(private readonly opts: DispatcherOptions) {
+    const ca = opts.ca;
+    this.ca = 'signer' in ca ? ca : { state: () => ({ root: ca }), signer: () => signingMaterial({ root: ca }), trustPem: () => trustBundle({ root: ca }) };
+  }
 
   private get log(): Logger {
     return this.opts.log;
@@ -115,6 +135,8 @@ export class Dispatcher {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.graceTimer) clearTimeout(this.graceTimer);
+    for (const t of this.downTimers.values()) clearTimeout(t);
+    this.downTimers.clear();
     this.abort.abort();
     for (const s of this.sessions.values()) this.endSession(s);
     this.sessions.clear();
@@ -155,8 +177,7 @@ export class Dispatcher {
     const nodeId = this.opts.ids.objectId();
     const now = this.opts.clock.now();
     const certPem = signNodeCsr({
-      caCertPem: this.opts.ca.certPem,
-      caKeyPem: this.opts.ca.keyPem,
+      ...this.ca.signer(),
       csrPem: req.csrPem,
       nodeId,
       clusterId: cluster.id,
@@ -176,6 +197,7 @@ export class Dispatcher {
         ...(nodeRole === 'manager' ? { managerStatus: { leader: false, reachability: 'unknown', addr: `${addr}:${DISPATCHER_PORT}` } } : {}),
         endpoints: req.engineEndpoint === undefined ? {} : { engine: req.engineEndpoint },
         certificateSerial: readCertificate(certPem).serialNumber,
+        certificateState: 'issued',
       });
     });
     this.log.info({ nodeId, role: nodeRole, hostname: req.hostname, addr }, 'node joined');
@@ -183,7 +205,7 @@ export class Dispatcher {
       nodeId,
       role: nodeRole,
       certPem,
-      caPem: this.opts.ca.certPem,
+      caPem: this.ca.trustPem(),
       clusterId: cluster.id,
       managers: this.managers(),
       heartbeatPeriodMs: cluster.spec.dispatcher.heartbeatPeriodMs,
@@ -247,8 +269,20 @@ export class Dispatcher {
     });
     const raced = this.sessions.get(nodeId);
     if (raced) this.endSession(raced); // another session of this node opened while we were writing
+    const keyBefore = this.wireguardKeys.get(nodeId);
+    if (req.wireguardPublicKey !== undefined && req.wireguardPublicKey !== '') this.wireguardKeys.set(nodeId, req.wireguardPublicKey);
+    else this.wireguardKeys.delete(nodeId);
     this.sessions.set(nodeId, session);
+    if (this.wireguardKeys.get(nodeId) !== keyBefore) for (const other of this.sessions.values()) if (other !== session) other.poke?.();
+    this.renewing.delete(nodeId);
+    const pendingDown = this.downTimers.get(nodeId);
+    if (pendingDown) clearTimeout(pendingDown);
+    this.downTimers.delete(nodeId);
     sink.send({ type: 'session', sessionId: session.id, heartbeatPeriodMs: this.heartbeatPeriodMs(), managers: this.managers() });
+    // Asked to rotate while it was away (or before this session): ask again now.
+    if (this.opts.store.view((tx) => tx.get('node', nodeId))?.certificateState === 'rotate') {
+      sink.send({ type: 'certificate-update', reason: 'root CA rotation' });
+    }
     void this.followAssignments(session);
     this.log.info({ nodeId, sessionId: session.id }, 'session opened');
     return session.id;
@@ -256,17 +290,23 @@ export class Dispatcher {
 
   private async followAssignments(s: LiveSession): Promise<void> {
     const signal = AbortSignal.any([s.abort.signal, this.abort.signal]);
-    const { result, events } = this.opts.store.viewAndWatch((tx) => assignmentsFor(tx, s.nodeId), { kinds: ['instance', 'secret', 'config'], signal });
+    const keyOf = (id: string): string | undefined => this.wireguardKeys.get(id);
+    const { result, events } = this.opts.store.viewAndWatch((tx) => assignmentsFor(tx, s.nodeId, keyOf), { kinds: ['instance', 'secret', 'config', 'network', 'node'], signal });
     s.assignments = result;
     s.sink.send({ type: 'assignments', full: true, changes: fullChanges(result) });
     let pending = false;
     const recompute = (): void => {
       pending = false;
       if (s.closed) return;
-      const next = this.opts.store.view((tx) => assignmentsFor(tx, s.nodeId));
+      const next = this.opts.store.view((tx) => assignmentsFor(tx, s.nodeId, keyOf));
       const changes = diffAssignments(s.assignments, next);
       s.assignments = next;
       if (changes.length > 0) s.sink.send({ type: 'assignments', full: false, changes });
+    };
+    s.poke = () => {
+      if (pending) return;
+      pending = true;
+      setImmediate(recompute);
     };
     try {
       for await (const ev of events) {
@@ -289,6 +329,20 @@ export class Dispatcher {
     this.sessions.delete(s.nodeId);
     this.endSession(s);
     if (this.stopped) return;
+    const renewedAt = this.renewing.get(s.nodeId);
+    if (renewedAt !== undefined && this.opts.clock.now() - renewedAt <= this.graceMs()) {
+      // It closed its session to present a certificate we just gave it: down only if it is not back within the grace.
+      this.renewing.delete(s.nodeId);
+      const nodeId = s.nodeId;
+      const timer = setTimeout(() => {
+        this.downTimers.delete(nodeId);
+        if (!this.sessions.has(nodeId) && !this.stopped) void this.markDown(nodeId, reason).catch((err: unknown) => this.log.error({ err }, 'marking a node down failed'));
+      }, this.graceMs());
+      timer.unref();
+      this.downTimers.set(nodeId, timer);
+      this.log.info({ nodeId, sessionId }, 'session closed after a certificate renewal; waiting for the node to reconnect');
+      return;
+    }
     await this.markDown(s.nodeId, reason);
     this.log.info({ nodeId: s.nodeId, sessionId, reason }, 'session closed');
   }
@@ -380,8 +434,7 @@ export class Dispatcher {
     const node = this.opts.store.view((tx) => tx.get('node', nodeId));
     if (!node) throw forbidden(`Permission denied: node ${nodeId} was removed from swarm`);
     const certPem = signNodeCsr({
-      caCertPem: this.opts.ca.certPem,
-      caKeyPem: this.opts.ca.keyPem,
+      ...this.ca.signer(),
       csrPem: req.csrPem,
       nodeId,
       clusterId: cluster.id,
@@ -391,11 +444,17 @@ export class Dispatcher {
       ...(this.opts.random === undefined ? {} : { random: this.opts.random }),
     });
     const serial = readCertificate(certPem).serialNumber;
+    const caPem = this.ca.trustPem();
     await this.opts.store.update((tx) => {
       const n = tx.get('node', nodeId);
-      if (n) tx.update('node', { ...n, certificateSerial: serial });
+      if (!n) return;
+      // What the node will report once it reconnects: the rotation reconciler need not wait for it.
+      const tls = nodeTlsInfo({ certPem, caPem });
+      const description = n.description && tls ? { ...n.description, tls } : n.description;
+      tx.update('node', { ...n, certificateSerial: serial, certificateState: 'issued', ...(description ? { description } : {}) });
     });
-    return { certPem, caPem: this.opts.ca.certPem };
+    if (this.sessions.has(nodeId)) this.renewing.set(nodeId, this.opts.clock.now());
+    return { certPem, caPem };
   }
 
   // ---------------------------------------------------------------- reacting to the store
@@ -425,6 +484,25 @@ export class Dispatcher {
     }
     if (ev.action === 'update' && roleChanged(ev.old, ev.object)) {
       s.sink.send({ type: 'certificate-update', reason: `role changed to ${ev.object.spec.role}` });
+    } else if (ev.action === 'update' && ev.object.certificateState === 'rotate' && ev.old.certificateState !== 'rotate') {
+      // The root rotation reconciler's batch (Swarm's IssuanceStateRotate).
+      s.sink.send({ type: 'certificate-update', reason: 'root CA rotation' });
+    }
+  }
+
+  /**
+   * The cluster's root changed (a rotation completed): every node in session
+   * renews at once, so it gets a certificate from the new root alone and the
+   * new root as its only trust root (Swarm sends the new RootCA in each
+   * session message; the node then trusts it).
+   */
+  rootChanged(reason: string): void {
+    for (const s of this.sessions.values()) {
+      try {
+        s.sink.send({ type: 'certificate-update', reason });
+      } catch {
+        /* the stream is gone; it renews when it reconnects */
+      }
     }
   }
 

@@ -60,6 +60,12 @@ export interface SessionRequest {
   readonly knownInstances: readonly string[];
   /** As in JoinRequest; updated on every session (the agent may move to another port). */
   readonly engineEndpoint?: string;
+  /**
+   * The host's WireGuard public key, when the agent can run encrypted overlays
+   * (`--opt encrypted`); the private key never leaves the host. Peers get it
+   * in the network assignments. Absent: this node cannot join encrypted networks.
+   */
+  readonly wireguardPublicKey?: string;
 }
 
 export type SessionMessage =
@@ -77,7 +83,45 @@ export type Assignment =
   | { readonly kind: 'instance'; readonly id: string; readonly instance: unknown } // the model's Instance, as JSON
   | { readonly kind: 'secret'; readonly id: string; readonly secret: { readonly name: string; readonly dataBase64: string } }
   | { readonly kind: 'config'; readonly id: string; readonly config: { readonly name: string; readonly dataBase64: string } }
-  | { readonly kind: 'network'; readonly id: string; readonly network: unknown };
+  | { readonly kind: 'network'; readonly id: string; readonly network: NetworkAssignment };
+
+/**
+ * An overlay network a live instance on this node is attached to (Swarm sends
+ * the network beside its tasks too): what the agent needs to build the data
+ * plane on its host before the instance's container is created. It stays in
+ * the set while any instance on the node uses it, and is sent again whenever
+ * its peers change (an instance on another node starts or goes), so the agent
+ * keeps its forwarding entries current; leaving the set means "tear it down".
+ */
+export interface NetworkAssignment {
+  /** The Docker network's name on the host's engine (the cluster network's name). */
+  readonly name: string;
+  readonly driver: 'overlay';
+  readonly vni: number;
+  /** The first allocated subnet, CIDR ("10.0.1.0/24"), and its gateway (bare). */
+  readonly subnet: string;
+  readonly gateway: string;
+  /** `--opt com.docker.network.driver.mtu`, when the user set it; absent: the host's underlay MTU minus the encapsulation. */
+  readonly mtu?: number;
+  /** `--opt encrypted`: VXLAN over WireGuard; never sent in clear. */
+  readonly encrypted: boolean;
+  readonly internal: boolean;
+  readonly attachable: boolean;
+  /** `--opt io.stevedore.overlay.mode=vxlan|routed|auto`; `vxlan` (Swarm's) by default. */
+  readonly mode: 'auto' | 'vxlan' | 'routed';
+  /** Every other node with a live instance on the network, by node id. */
+  readonly peers: readonly NetworkPeer[];
+}
+
+export interface NetworkPeer {
+  readonly nodeId: string;
+  /** The node's underlay address: its status address (what it advertised at join), bare. */
+  readonly underlay: string;
+  /** The overlay addresses of its instances on the network, CIDR, sorted. */
+  readonly endpoints: readonly string[];
+  /** Encrypted networks: the node's WireGuard key and tunnel address (bare); absent if it reported no key. */
+  readonly wireguard?: { readonly publicKey: string; readonly address: string };
+}
 
 /** POST /heartbeat — every heartbeatPeriodMs; the answer says when the next one is due. */
 export interface HeartbeatRequest {
