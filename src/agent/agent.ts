@@ -19,6 +19,11 @@ import { StatusReporter } from './status-reporter.js';
 import { hostOf, swarmInfo, type AgentView, type LocalNodeState, type SwarmInfo } from './swarm-info.js';
 import { sleep, systemTimers, type Timers } from './timers.js';
 import { Worker } from './worker.js';
+import { withTlsInfo } from './tls-info.js';
+import { swarmTranslation } from './exec/translate.js';
+import type { OverlayDriver } from './network/driver.js';
+import { AgentOverlays } from './overlay.js';
+import { makeOverlayDriver, overlayNetworkIdsOnEngine, type OverlayHostOptions } from './overlay-host.js';
 import type { NodeDescription } from '../model/index.js';
 
 /**
@@ -48,6 +53,13 @@ export interface AgentOptions {
   readonly translate?: TranslateInstance;
   /** Secrets and configs on the host; a tmpfs under `runDir` by default. */
   readonly files?: HostFiles;
+  /**
+   * Build the overlay networks of this host's instances (src/agent/network):
+   * `stevedore agent` turns it on. Off (the default), instances ignore their
+   * networks; the gateway's in-process agent stays off because the gateway
+   * need not run in its engine's network namespace. Needs the default executor.
+   */
+  readonly overlay?: boolean | OverlayHostOptions;
 }
 
 export interface JoinParams {
@@ -72,6 +84,9 @@ export class Agent {
   readonly worker: Worker;
   private readonly ownsEngine: boolean;
   readonly files: HostFiles;
+  /** The overlay side of the worker, when this agent builds overlays. */
+  readonly overlays: AgentOverlays | undefined;
+  private overlayDriverFor: { readonly address: string; readonly driver: Promise<OverlayDriver> } | undefined;
 
   private identity: NodeIdentity | undefined;
   private localState: LocalNodeState = 'inactive';
@@ -93,7 +108,19 @@ export class Agent {
     this.timers = opts.timers ?? systemTimers;
     this.random = opts.random ?? Math.random;
     this.files = opts.files ?? new TmpfsHostFiles({ dir: join(opts.runDir ?? join(opts.stateDir, 'run'), 'files'), log: this.log });
-    this.executor = opts.executor ?? new DockerExecutor(this.engine, { files: this.files, ...(opts.translate === undefined ? {} : { translate: opts.translate }) });
+    const overlayOn = opts.overlay !== undefined && opts.overlay !== false;
+    this.overlays = overlayOn
+      ? new AgentOverlays({
+          driver: () => this.overlayDriver(),
+          listOnEngine: () => overlayNetworkIdsOnEngine(this.engine),
+          log: this.log.child({ component: 'overlay' }),
+          timers: this.timers,
+        })
+      : undefined;
+    const overlays = this.overlays;
+    // The containers join the overlays the worker made for them, at the allocator's addresses.
+    const translate = opts.translate ?? (overlays === undefined ? undefined : swarmTranslation((i) => overlays.attached(i)));
+    this.executor = opts.executor ?? new DockerExecutor(this.engine, { files: this.files, ...(translate === undefined ? {} : { translate }) });
     this.state = new StateDir(opts.stateDir);
     this.reporter = new StatusReporter(this.log);
     this.worker = new Worker({
@@ -104,7 +131,38 @@ export class Agent {
       random: this.random,
       report: (id, status) => this.reporter.report(id, status),
       files: this.files,
+      ...(this.overlays === undefined ? {} : { networks: this.overlays }),
     });
+  }
+
+  /**
+   * The host's overlay driver, made on first use for the node's advertised
+   * address (peers reach this host there; the manager hands it to them as
+   * the node's status address). Made again if a new join changes it.
+   */
+  private overlayDriver(): Promise<OverlayDriver> {
+    const id = this.identity;
+    if (id === undefined) return Promise.reject(unavailable(NotInSwarmMessage));
+    const address = hostOf(id.advertiseAddr);
+    if (address === '') return Promise.reject(unavailable(`overlay networks need this node's advertise address (it has ${JSON.stringify(id.advertiseAddr)})`));
+    if (this.overlayDriverFor?.address !== address) {
+      const host: OverlayHostOptions = typeof this.opts.overlay === 'object' ? this.opts.overlay : {};
+      const driver = makeOverlayDriver({ engine: this.engine, underlayAddress: address, stateDir: this.opts.stateDir, host, log: this.log });
+      driver.catch(() => undefined);
+      this.overlayDriverFor = { address, driver };
+    }
+    return this.overlayDriverFor.driver;
+  }
+
+  /** This host's WireGuard public key for the session, if it can run encrypted overlays. */
+  private async wireguardKey(): Promise<string | undefined> {
+    if (this.overlays === undefined) return undefined;
+    try {
+      return await (await this.overlayDriver()).wireguardPublicKey();
+    } catch (err) {
+      this.log.warn({ err }, 'no WireGuard key on this host: encrypted overlays will be refused here');
+      return undefined;
+    }
   }
 
   /** Loads the identity; a joined node opens its session at once (no token needed). */
@@ -197,6 +255,7 @@ export class Agent {
     this.running = false;
     await this.stopLoop();
     await this.worker.stop();
+    this.overlays?.close();
     await this.files.close().catch((err: unknown) => this.log.warn({ err }, 'closing the secrets tmpfs failed'));
     this.reporter.stop();
     if (this.ownsEngine) this.engine.close();
@@ -287,7 +346,14 @@ export class Agent {
       this.description = description;
       const knownInstances = await this.worker.recover(identity.nodeId);
       const engineEndpoint = engineEndpointFor(this.opts.dockerTcpListen, identity.advertiseAddr);
-      const request: SessionRequest = { description, knownInstances, ...(engineEndpoint === undefined ? {} : { engineEndpoint }) };
+      const wireguardPublicKey = await this.wireguardKey();
+      const request: SessionRequest = {
+        // With the node's TLSInfo: after a renewal the manager learns who issued the new certificate (root rotation).
+        description: withTlsInfo(description, identity),
+        knownInstances,
+        ...(engineEndpoint === undefined ? {} : { engineEndpoint }),
+        ...(wireguardPublicKey === undefined ? {} : { wireguardPublicKey }),
+      };
       let heartbeat: Promise<void> | undefined;
       let leaving: Promise<void> | undefined;
       const stream = await conn.stream('/session', request, (raw) => {

@@ -4,7 +4,9 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { applyAssignments, emptyAssignments, itemsOfKind, type AssignmentSet } from './assignments.js';
 import { statusFromContainer } from './exec/do.js';
+import type { Controller } from './exec/controller.js';
 import type { Executor } from './exec/executor.js';
+import type { OverlayAttachments } from './overlay.js';
 import type { RecoveredContainer } from './labels.js';
 import type { HostFiles } from './secrets.js';
 import { TaskManager } from './task-manager.js';
@@ -26,6 +28,12 @@ export interface WorkerDeps {
   readonly report: (instanceId: string, status: InstanceStatus) => void;
   /** Secrets and configs on the host: fed from the assignment set, released with their instances. */
   readonly files?: HostFiles;
+  /**
+   * Overlay networks on the host: fed from the assignment set, made before an
+   * instance's container, torn down after the last one. Without it instances
+   * ignore their networks (the engine's default bridge).
+   */
+  readonly networks?: OverlayAttachments;
 }
 
 function asInstance(raw: unknown): Instance | undefined {
@@ -80,6 +88,8 @@ export class Worker {
       else if (a.kind === 'config') this.deps.files?.setData('config', a.id, a.config.dataBase64);
     }
     for (const r of diff.removed) if (r.kind === 'secret' || r.kind === 'config') this.deps.files?.setData(r.kind, r.id, undefined);
+    // Networks next, also before instances: their ensure starts now and a new instance's prepare waits for it.
+    for (const a of diff.updated) if (a.kind === 'network') this.deps.networks?.update(a.id, a.network);
     const removals: Promise<void>[] = [];
     for (const r of diff.removed) {
       if (r.kind !== 'instance') continue;
@@ -109,6 +119,15 @@ export class Worker {
       }
     }
     await Promise.all(removals);
+    // Only now, with the containers of the instances that left gone, can their networks go.
+    const networks = this.deps.networks;
+    if (networks !== undefined) {
+      for (const r of diff.removed) if (r.kind === 'network') await networks.remove(r.id).catch((err: unknown) => this.deps.log.warn({ err, network: r.id }, 'tearing down an overlay failed'));
+      if (message.full) {
+        const kept = new Set(itemsOfKind(set, 'network').map((n) => n.id));
+        await networks.retain(kept).catch((err: unknown) => this.deps.log.warn({ err }, 'cleaning up overlays failed'));
+      }
+    }
     if (message.full) {
       // Files left by instances that are gone (removed while the agent was away).
       await this.deps.files?.retain(new Set(this.tasks.keys())).catch((err: unknown) => this.deps.log.warn({ err }, 'cleaning up secret files failed'));
@@ -119,6 +138,7 @@ export class Worker {
     const found = this.recovered.get(instance.id);
     const containerId = found?.containerId ?? instance.status.container?.containerId;
     const ctlr = this.deps.executor.controller(instance, this.nodeId, containerId);
+    const driven = this.deps.networks === undefined ? ctlr : withNetworks(ctlr, instance, this.deps.networks);
     let initial: InstanceStatus = instance.status;
     if (found !== undefined) {
       this.recovered.delete(instance.id);
@@ -133,7 +153,7 @@ export class Worker {
         this.deps.log.warn({ err, instance: instance.id }, 'inspecting a re-adopted container failed');
       }
     }
-    const tm = new TaskManager(instance, initial, ctlr, {
+    const tm = new TaskManager(instance, initial, driven, {
       clock: this.deps.clock,
       timers: this.deps.timers,
       log: this.deps.log,
@@ -178,6 +198,23 @@ export class Worker {
     const orphans = await this.deps.executor.recover(this.nodeId);
     await Promise.all(orphans.map((c) => this.removeOrphan(c)));
     this.recovered.clear();
+    await this.deps.networks?.retain(new Set()).catch((err: unknown) => this.deps.log.warn({ err }, 'tearing down overlays at leave failed'));
     this.set = emptyAssignments;
   }
+}
+
+/** The controller, with the instance's overlays made on the host before its container is created. */
+export function withNetworks(inner: Controller, instance: Instance, networks: OverlayAttachments): Controller {
+  return {
+    prepare: async (signal) => {
+      await networks.prepare(instance);
+      await inner.prepare(signal);
+    },
+    start: (signal) => inner.start(signal),
+    wait: (signal) => inner.wait(signal),
+    shutdown: () => inner.shutdown(),
+    terminate: () => inner.terminate(),
+    remove: () => inner.remove(),
+    inspect: () => inner.inspect(),
+  };
 }
