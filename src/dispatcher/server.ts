@@ -31,6 +31,8 @@ export interface DispatcherServerOptions {
 
 export interface DispatcherServer {
   readonly port: number;
+  /** New TLS material for the connections to come (root rotation); open ones keep theirs. */
+  setTls(m: { readonly keyPem: string; readonly certChainPem: string; readonly caPem: string }): void;
   close(): Promise<void>;
 }
 
@@ -216,6 +218,7 @@ export async function startDispatcherServer(opts: DispatcherServerOptions): Prom
 
   return {
     port,
+    setTls: (m) => server.setSecureContext({ key: m.keyPem, cert: m.certChainPem, ca: m.caPem, minVersion: 'TLSv1.2' }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

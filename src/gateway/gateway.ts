@@ -108,6 +108,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const tls = options.insecureHttp ? undefined : serverTlsOptions(options.pkiDir);
   const server: DockerApiServer = createDockerApiServer(ctx, tls ? { tls } : {});
+  // A root rotation changes what the API trusts (both roots while it runs) and, at its end, its own certificate.
+  const unRootCa =
+    tls && swarm
+      ? swarm.manager.onRootCaChange((change) => {
+          try {
+            if ('setSecureContext' in server) server.setSecureContext(serverTlsOptions(options.pkiDir));
+            log.info({ change }, 'API TLS follows the root CA');
+          } catch (err) {
+            log.error({ err }, 'the API could not follow the root CA change');
+          }
+        })
+      : undefined;
 
   // Hijacked sockets leave the server's bookkeeping; track every socket so stop() can end them.
   const sockets = new Set<Socket>();
@@ -143,6 +155,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const stop = (graceMs = 5_000): Promise<void> =>
     (stopping ??= new Promise<void>((resolve) => {
       log.info('gateway stopping');
+      unRootCa?.();
       const timer = setTimeout(() => {
         for (const s of sockets) s.destroy();
       }, graceMs);

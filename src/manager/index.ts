@@ -1,6 +1,6 @@
 import { startAllocator } from '../allocator/allocator.js';
 import type { Engine } from '../engine/index.js';
-import { loadCa } from '../pki/index.js';
+import { completeRootRotation, loadRootCaState, saveRootRotation } from '../pki/index.js';
 import type { Store } from '../store/index.js';
 import type { Clock } from '../util/clock.js';
 import type { IdGenerator } from '../util/ids.js';
@@ -37,13 +37,19 @@ export interface StartSwarmManagerOptions {
  * and call `stop()` before closing the store.
  */
 export async function startSwarmManager(opts: StartSwarmManagerOptions): Promise<{ readonly manager: SwarmManager; stop(): Promise<void> }> {
-  const ca = await loadCa(opts.pkiDir);
+  const { root: ca, rotation } = await loadRootCaState(opts.pkiDir);
   const manager = new SwarmManager({
     store: opts.store,
     clock: opts.clock,
     ids: opts.ids,
     log: opts.log.child({ component: 'swarm' }),
     ca,
+    ...(rotation === undefined ? {} : { rotation }),
+    // A rotation's key lives beside the CA's; at the end the new root replaces the CA and the gateway's server certificate.
+    rootCaPersistence: {
+      saveRotation: (r) => saveRootRotation(opts.pkiDir, r),
+      complete: (newCa) => completeRootRotation(opts.pkiDir, newCa, { now: opts.clock.now() }),
+    },
     describeLocalNode: async () => nodeDescriptionFromEngineInfo((await opts.engine.docker.info()) as Record<string, unknown>),
     localEngineUrl: opts.engineUrl,
     dispatcherListen: opts.listen ?? '0.0.0.0:2377',

@@ -2,12 +2,15 @@ import { networkInterfaces } from 'node:os';
 import type { Node, NodeDescription } from '../model/index.js';
 import type { RandomBytes } from '../pki/certificate.js';
 import { signNodeCsr } from '../pki/node-cert.js';
+import type { RootRotation } from '../pki/ca.js';
+import { issuerInfoOfCa } from '../pki/issuer.js';
+import { signingCaOf } from '../translate/swarm/cluster.js';
 import { SwarmRoles } from '../pki/roles.js';
 import type { JoinResponse } from '../dispatcher/protocol.js';
 import type { Store } from '../store/index.js';
 import { Dispatcher } from '../dispatcher/dispatcher.js';
 import { startDispatcherServer, type DispatcherServer } from '../dispatcher/server.js';
-import { clusterToClusterInfo, clusterToSwarm } from '../translate/swarm/cluster.js';
+import { clusterToClusterInfo, clusterToSwarm, mergeSwarmSpec } from '../translate/swarm/cluster.js';
 import { nodeToSwarm, type SwarmNode, type TrustInfo } from '../translate/swarm/node.js';
 import type { Clock } from '../util/clock.js';
 import { unavailable } from '../util/errors.js';
@@ -15,7 +18,10 @@ import type { IdGenerator } from '../util/ids.js';
 import type { Logger } from '../util/log.js';
 import { resolveAdvertiseAddr, splitHostPort, type Interfaces } from './addresses.js';
 import { alreadyInSwarm, currentCluster, leaderNode, requireCluster } from './controlapi/common.js';
-import { initCluster, leaveCluster, parseInitRequest, updateCluster, type ControlDeps } from './controlapi/cluster.js';
+import { finishRootRotation, initCluster, leaveCluster, parseInitRequest, updateCluster, type ControlDeps } from './controlapi/cluster.js';
+import { planCaUpdate, rootCaInfoAfter } from './controlapi/ca-rotation.js';
+import { rotationStep } from './ca-reconciler.js';
+import { ClusterRootCa, type RootCaChange, type RootCaPersistence } from './root-ca.js';
 import { getNode, listNodes, removeNode, updateNode } from './controlapi/node.js';
 import { issueDispatcherCertificate } from './dispatcher-cert.js';
 import type { NodeFilters } from './node-filters.js';
@@ -34,6 +40,12 @@ export interface SwarmManagerOptions {
   readonly log: Logger;
   /** The cluster's root CA: the gateway's own (admin bundles and node certificates share it). */
   readonly ca: { readonly certPem: string; readonly keyPem: string };
+  /** A root rotation found on disk at start (its key kept by the PKI). */
+  readonly rotation?: RootRotation;
+  /** Where rotations are kept (the gateway's pki directory); in memory only by default. */
+  readonly rootCaPersistence?: RootCaPersistence;
+  /** How often a running root rotation is reconciled (Swarm's batch interval); 500 ms by default. */
+  readonly rotationIntervalMs?: number;
   readonly random?: RandomBytes;
   /** The gateway's engine as a Swarm NodeDescription (see nodeDescriptionFromEngineInfo). */
   readonly describeLocalNode: () => Promise<NodeDescription>;
@@ -66,16 +78,24 @@ export class SwarmManager {
   private componentsRunning = false;
   private dispatcher: Dispatcher | undefined;
   private server: DispatcherServer | undefined;
-  private trust: TrustInfo | undefined;
+  private trust: { readonly key: string; readonly info: TrustInfo } | undefined;
+  /** The cluster's CA in this process: what signs, what is trusted, the rotation under way. */
+  readonly rootCa: ClusterRootCa;
+  private rotationTimer: NodeJS.Timeout | undefined;
+  private rotationBusy = false;
+  private dispatcherTls: { readonly nodeId: string; readonly clusterId: string; readonly advertiseIp: string } | undefined;
 
-  constructor(private readonly opts: SwarmManagerOptions) {}
+  constructor(private readonly opts: SwarmManagerOptions) {
+    this.rootCa = new ClusterRootCa(opts.rotation === undefined ? { root: opts.ca } : { root: opts.ca, rotation: opts.rotation }, opts.rootCaPersistence);
+    this.rootCa.onChange((change) => this.rootCaChanged(change));
+  }
 
   private get deps(): ControlDeps {
     return {
       store: this.opts.store,
       clock: this.opts.clock,
       ids: this.opts.ids,
-      caCertPem: this.opts.ca.certPem,
+      caCertPem: this.rootCa.state().root.certPem,
       ...(this.opts.random === undefined ? {} : { random: this.opts.random }),
     };
   }
@@ -85,16 +105,41 @@ export class SwarmManager {
     return this.deps;
   }
 
+  /** The cluster's TLSInfo: TrustRoot the current root, the issuer the root that signs now (the new one in a rotation). */
   private trustInfo(): TrustInfo {
-    this.trust ??= trustInfo(this.opts.ca.certPem);
-    return this.trust;
+    const s = this.rootCa.state();
+    const signing = s.rotation?.newCa.certPem ?? s.root.certPem;
+    const key = s.root.certPem + signing;
+    if (this.trust?.key !== key) this.trust = { key, info: trustInfo(s.root.certPem, signing) };
+    return this.trust.info;
+  }
+
+  /**
+   * The store and the PKI agree on the root after a crash: a rotation the
+   * store finished is finished on disk too; one the store never recorded is
+   * forgotten.
+   */
+  private async reconcileRootCa(): Promise<void> {
+    const cluster = this.opts.store.view((tx) => currentCluster(tx));
+    if (!cluster) return;
+    const s = this.rootCa.state();
+    if (s.rotation !== undefined && cluster.rootCa.certPem === s.rotation.newCa.certPem) {
+      await this.rootCa.complete();
+    } else if (s.rotation !== undefined && cluster.rootCa.rotation?.certPem !== s.rotation.newCa.certPem) {
+      this.opts.log.warn('a root rotation on disk is not the one in the swarm state; dropping it');
+      await this.rootCa.persistRotation(undefined);
+      this.rootCa.useRotation(undefined);
+    } else if (s.rotation === undefined && cluster.rootCa.rotation !== undefined) {
+      this.opts.log.error('the swarm state records a root rotation whose key is not in the pki directory; run "docker swarm ca --rotate" again');
+    }
   }
 
   /** At gateway start: if the state holds a swarm, serve it again. */
   async start(): Promise<void> {
     const cluster = this.opts.store.view((tx) => currentCluster(tx));
     if (!cluster) return;
-    if (cluster.rootCa.certPem !== this.opts.ca.certPem) {
+    await this.reconcileRootCa();
+    if (cluster.rootCa.certPem !== this.rootCa.state().root.certPem && cluster.rootCa.rotation === undefined) {
       this.opts.log.warn('the swarm in the state directory was made with another CA; its nodes will not be able to connect');
     }
     await this.refreshLocalNode();
@@ -169,25 +214,17 @@ export class SwarmManager {
       clock: this.opts.clock,
       ids: this.opts.ids,
       log: this.opts.log.child({ component: 'dispatcher' }),
-      ca: this.opts.ca,
+      ca: this.rootCa,
       ...(this.opts.random === undefined ? {} : { random: this.opts.random }),
       ...(this.opts.checkIntervalMs === undefined ? {} : { checkIntervalMs: this.opts.checkIntervalMs }),
     });
     const advertiseIp = self.status.addr;
-    const cert = issueDispatcherCertificate({
-      ca: this.opts.ca,
-      nodeId: self.id,
-      clusterId: cluster.id,
-      advertiseIp,
-      now: this.opts.clock.now(),
-      validityMs: cluster.spec.caConfig.nodeCertExpiryMs,
-    });
+    this.dispatcherTls = { nodeId: self.id, clusterId: cluster.id, advertiseIp };
+    const tls = this.dispatcherTlsMaterial();
     const server = await startDispatcherServer({
       dispatcher,
       log: this.opts.log.child({ component: 'dispatcher' }),
-      keyPem: cert.keyPem,
-      certChainPem: cert.certPem + this.opts.ca.certPem,
-      caPem: this.opts.ca.certPem,
+      ...tls,
       host: listen.host,
       port: listen.port,
       ...(this.opts.pingIntervalMs === undefined ? {} : { pingIntervalMs: this.opts.pingIntervalMs }),
@@ -196,6 +233,7 @@ export class SwarmManager {
     this.dispatcher = dispatcher;
     this.server = server;
     dispatcher.start();
+    this.startRotationLoop();
     // The address agents are told to dial carries the port actually bound (tests listen on port 0).
     await this.opts.store.update((tx) => {
       const n = tx.get('node', self.id);
@@ -214,7 +252,103 @@ export class SwarmManager {
     return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   }
 
+  /**
+   * The dispatcher's TLS as the leader's manager node: a certificate from what
+   * signs now, presented with its intermediates and the current root (a joining
+   * host pins the root its token names), trusting the roots managers trust.
+   */
+  private dispatcherTlsMaterial(): { keyPem: string; certChainPem: string; caPem: string } {
+    const t = this.dispatcherTls;
+    if (t === undefined) throw unavailable('the dispatcher is not running');
+    const signer = this.rootCa.signer();
+    const validityMs = this.opts.store.view((tx) => requireCluster(tx)).spec.caConfig.nodeCertExpiryMs;
+    const cert = issueDispatcherCertificate({
+      ca: { certPem: signer.caCertPem, keyPem: signer.caKeyPem },
+      nodeId: t.nodeId,
+      clusterId: t.clusterId,
+      advertiseIp: t.advertiseIp,
+      now: this.opts.clock.now(),
+      validityMs,
+    });
+    return { keyPem: cert.keyPem, certChainPem: cert.certPem + (signer.intermediatesPem ?? '') + this.rootCa.state().root.certPem, caPem: this.rootCa.trustPem() };
+  }
+
+  private readonly rootCaListeners = new Set<(change: RootCaChange) => void>();
+
+  /** Called after the root CA changed and the dispatcher follows it (the gateway re-reads its own TLS files). */
+  onRootCaChange(listener: (change: RootCaChange) => void): () => void {
+    this.rootCaListeners.add(listener);
+    return () => this.rootCaListeners.delete(listener);
+  }
+
+  private rootCaChanged(change: RootCaChange): void {
+    this.opts.log.info({ change }, 'root CA changed');
+    if (this.server !== undefined && this.dispatcherTls !== undefined) {
+      try {
+        this.server.setTls(this.dispatcherTlsMaterial());
+      } catch (err) {
+        this.opts.log.error({ err }, 'the dispatcher could not follow the root CA change');
+      }
+    }
+    // Completed: every node renews now, to hold the new root alone (Swarm's RootCA in the session message).
+    if (change === 'rotation-completed') this.dispatcher?.rootChanged('root CA rotation completed');
+    for (const l of this.rootCaListeners) {
+      try {
+        l(change);
+      } catch (err) {
+        this.opts.log.error({ err }, 'a root CA listener failed');
+      }
+    }
+  }
+
+  private startRotationLoop(): void {
+    if (this.rotationTimer) return;
+    this.rotationTimer = setInterval(() => void this.reconcileRotation(), this.opts.rotationIntervalMs ?? 500);
+    this.rotationTimer.unref();
+  }
+
+  /**
+   * One step of the root rotation (swarmkit's rootRotationReconciler): ask
+   * the next batch of unconverged nodes to renew; when every node holds a
+   * certificate from the new root, finish.
+   */
+  async reconcileRotation(): Promise<void> {
+    if (this.rotationBusy) return;
+    const rotation = this.rootCa.state().rotation;
+    if (rotation === undefined) return;
+    this.rotationBusy = true;
+    try {
+      const desired = issuerInfoOfCa(rotation.newCa.certPem);
+      const { cluster, nodes } = this.opts.store.view((tx) => ({ cluster: currentCluster(tx), nodes: tx.list('node') }));
+      if (cluster?.rootCa.rotation?.certPem !== rotation.newCa.certPem) return;
+      const step = rotationStep(nodes, desired);
+      if (step.toRotate.length > 0) {
+        await this.opts.store.update((tx) => {
+          for (const id of step.toRotate) {
+            const n = tx.get('node', id);
+            if (n && n.certificateState !== 'rotate') tx.update('node', { ...n, certificateState: 'rotate' });
+          }
+        });
+        this.opts.log.info({ nodes: step.toRotate.length }, 'root rotation: nodes asked to renew their certificates');
+      }
+      if (step.converged) await this.finishRotation(rotation.newCa.certPem);
+    } catch (err) {
+      this.opts.log.error({ err }, 'root rotation step failed');
+    } finally {
+      this.rotationBusy = false;
+    }
+  }
+
+  private async finishRotation(newRootPem: string): Promise<void> {
+    if (!(await finishRootRotation(this.deps, newRootPem))) return;
+    // The store says done first: a crash from here on is finished at the next start (reconcileRootCa).
+    await this.rootCa.complete();
+    this.opts.log.info('root rotation completed: the new root is the only one trusted; join tokens renewed');
+  }
+
   private async stopDispatcher(reason: LeaderStopReason = 'shutdown'): Promise<void> {
+    if (this.rotationTimer) clearInterval(this.rotationTimer);
+    this.rotationTimer = undefined;
     await this.stopComponents(reason);
     const d = this.dispatcher;
     const s = this.server;
@@ -239,8 +373,7 @@ export class SwarmManager {
     const { cluster, self } = this.opts.store.view((tx) => ({ cluster: requireCluster(tx), self: leaderNode(tx) }));
     if (!self) throw unavailable('the swarm has no leader node');
     const certPem = signNodeCsr({
-      caCertPem: this.opts.ca.certPem,
-      caKeyPem: this.opts.ca.keyPem,
+      ...this.rootCa.signer(),
       csrPem,
       nodeId: self.id,
       clusterId: cluster.id,
@@ -252,7 +385,7 @@ export class SwarmManager {
       nodeId: self.id,
       role: 'manager',
       certPem,
-      caPem: this.opts.ca.certPem,
+      caPem: this.rootCa.trustPem(),
       clusterId: cluster.id,
       managers: this.dispatcher?.managers() ?? [],
       heartbeatPeriodMs: cluster.spec.dispatcher.heartbeatPeriodMs,
@@ -300,8 +433,31 @@ export class SwarmManager {
     return clusterToSwarm(cluster, this.trustInfo());
   }
 
+  /**
+   * `docker swarm update`, `join-token --rotate`, and `docker swarm ca
+   * [--rotate] [--ca-cert --ca-key]`: a new root's key is kept by the PKI
+   * before the store records the rotation, and used once it does.
+   */
   async update(req: { version: number; spec: unknown; rotateWorkerToken: boolean; rotateManagerToken: boolean }): Promise<void> {
-    await updateCluster(this.deps, req);
+    const cluster = this.opts.store.view((tx) => requireCluster(tx));
+    const spec = mergeSwarmSpec(cluster.spec, req.spec); // its errors before any key is made
+    const before = this.rootCa.state();
+    const plan = planCaUpdate(before, cluster.rootCa, { forceRotate: spec.caConfig.forceRotate ?? 0, signingCa: signingCaOf(req.spec) }, this.opts.clock.now(), this.opts.random);
+    if (plan.kind === 'begin') await this.rootCa.persistRotation(plan.rotation);
+    if (plan.kind === 'abort') await this.rootCa.persistRotation(undefined);
+    try {
+      await updateCluster(this.deps, req, (current) => rootCaInfoAfter(current, plan));
+    } catch (err) {
+      if (plan.kind !== 'keep') await this.rootCa.persistRotation(before.rotation).catch(() => undefined);
+      throw err;
+    }
+    if (plan.kind === 'begin') {
+      this.rootCa.useRotation(plan.rotation);
+      this.opts.log.info('root rotation started');
+    } else if (plan.kind === 'abort') {
+      this.rootCa.useRotation(undefined);
+      this.opts.log.info('root rotation aborted');
+    }
   }
 
   async leave(force: boolean): Promise<void> {

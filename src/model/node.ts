@@ -74,4 +74,10 @@ export interface Node extends ObjectMeta {
   readonly endpoints: NodeEndpoints;
   /** The serial of the node's current certificate; a removed node's id is refused for good. */
   readonly certificateSerial?: string;
+  /**
+   * Swarm's IssuanceState, as far as a root rotation needs it: `rotate` asks
+   * the node (through its session) for a renewal under the new root; the
+   * dispatcher writes `issued` when it signs the node's next certificate.
+   */
+  readonly certificateState?: 'issued' | 'rotate';
 }

@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { invalidParameter } from '../util/errors.js';
 import {
   certificatePublicKeyPem,
@@ -6,6 +7,7 @@ import {
   type RandomBytes,
 } from './certificate.js';
 import { generateKeyPem, type KeyPairPem } from './keys.js';
+import { splitCertificates } from './pem.js';
 
 /** Swarm's defaults (moby/swarmkit ca/config.go, ca/certificates.go). */
 export const RootCommonName = 'swarm-ca';
@@ -87,4 +89,87 @@ export interface RootRotation {
 export function beginRootRotation(oldCa: CaMaterial, opts: CreateRootCaOptions): RootRotation {
   const newCa = createRootCa(opts);
   return { newCa, crossSignedCertPem: crossSignCaCertificate(oldCa, newCa.certPem, opts.random) };
+}
+
+/** The cluster's CA at a moment: its root, and the rotation under way if any. */
+export interface RootCaState {
+  readonly root: CaMaterial;
+  readonly rotation?: RootRotation;
+}
+
+/** What node, client and server certificates are signed with (signNodeCsr's caCertPem / caKeyPem / intermediatesPem). */
+export interface SigningMaterial {
+  /** The issuer certificate: the root, or during a rotation the cross-signed one (the new root's name and key id). */
+  readonly caCertPem: string;
+  readonly caKeyPem: string;
+  /** During a rotation: the cross-signed certificate, sent after each leaf so peers trusting only the old root verify it. */
+  readonly intermediatesPem?: string;
+}
+
+/**
+ * Swarm's RootCAFromAPI: during a rotation the new key signs, and every leaf
+ * carries the cross-signed certificate; otherwise the root signs alone.
+ */
+export function signingMaterial(state: RootCaState): SigningMaterial {
+  const r = state.rotation;
+  if (r === undefined) return { caCertPem: state.root.certPem, caKeyPem: state.root.keyPem };
+  return { caCertPem: r.crossSignedCertPem, caKeyPem: r.newCa.keyPem, intermediatesPem: r.crossSignedCertPem };
+}
+
+/** The roots a manager trusts: the root, and during a rotation the new root too. */
+export function trustBundle(state: RootCaState): string {
+  return state.rotation === undefined ? state.root.certPem : state.root.certPem + state.rotation.newCa.certPem;
+}
+
+/** The root that signs leaves now: the new one during a rotation. */
+export function signingRootPem(state: RootCaState): string {
+  return state.rotation?.newCa.certPem ?? state.root.certPem;
+}
+
+/** Swarm's minRootExpiration: a root given with --ca-cert must be good for at least a year. */
+export const MinRootCaValidityMs = 365 * 24 * 60 * 60 * 1000;
+
+/**
+ * Checks a root given with `docker swarm ca --rotate --ca-cert --ca-key` as
+ * Swarm's validateCAConfig does, with its messages: exactly one CA
+ * certificate, a key that matches it, at least a year to live, and a key other
+ * than the current root's. Returns the material in canonical PEM.
+ */
+export function validateSigningCa(opts: { readonly certPem: string; readonly keyPem: string; readonly currentRootPem: string; readonly now: number }): CaMaterial {
+  const certs = splitCertificates(opts.certPem);
+  if (certs.length === 0) throw invalidParameter('rpc error: code = InvalidArgument desc = could not parse the desired CA certificate');
+  if (certs.length > 1) throw invalidParameter('rpc error: code = InvalidArgument desc = the desired CA certificate cannot contain multiple certificates');
+  const [certPem] = certs as [string];
+  let x: X509Certificate;
+  try {
+    x = new X509Certificate(certPem);
+  } catch {
+    throw invalidParameter('rpc error: code = InvalidArgument desc = could not parse the desired CA certificate');
+  }
+  if (!x.ca) throw invalidParameter('rpc error: code = InvalidArgument desc = invalid signing CA cert: certificate not a CA');
+  let key;
+  try {
+    key = createPrivateKey(opts.keyPem);
+  } catch {
+    throw invalidParameter('rpc error: code = InvalidArgument desc = malformed private key');
+  }
+  if (key.asymmetricKeyType !== 'rsa') {
+    // node-forge signs only with RSA (README: "Not here yet").
+    throw invalidParameter(`rpc error: code = InvalidArgument desc = unsupported CA key type ${key.asymmetricKeyType ?? 'unknown'}: this gateway signs with RSA keys only`);
+  }
+  if (!x.checkPrivateKey(key)) throw invalidParameter('rpc error: code = InvalidArgument desc = certificate key mismatch');
+  if (Date.parse(x.validTo) < opts.now + MinRootCaValidityMs) {
+    throw invalidParameter('rpc error: code = InvalidArgument desc = CA certificate expires too soon');
+  }
+  const current = new X509Certificate(opts.currentRootPem);
+  const spki = (c: X509Certificate) => c.publicKey.export({ type: 'spki', format: 'der' });
+  if (certPem !== opts.currentRootPem && Buffer.compare(spki(x), spki(current)) === 0) {
+    throw invalidParameter('rpc error: code = InvalidArgument desc = Cannot update to a cert with an identical key');
+  }
+  return { certPem, keyPem: key.export({ type: 'pkcs8', format: 'pem' }).toString() };
+}
+
+/** Step one of a rotation to a root the operator brought (`--ca-cert/--ca-key`): only the cross-signature is made here. */
+export function rotationTo(oldCa: CaMaterial, newCa: CaMaterial, random?: RandomBytes): RootRotation {
+  return { newCa, crossSignedCertPem: crossSignCaCertificate(oldCa, newCa.certPem, random) };
 }

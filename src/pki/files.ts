@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { TlsOptions } from 'node:tls';
 import { systemClock } from '../util/clock.js';
 import { notFound, StevedoreError, system } from '../util/errors.js';
-import { createRootCa, type CaMaterial } from './ca.js';
+import { createRootCa, signingMaterial, trustBundle, type CaMaterial, type RootCaState, type RootRotation } from './ca.js';
 import { dockerEnv, envScript } from './bundle.js';
 import {
   issueClientCertificate,
@@ -22,6 +22,7 @@ import type { SubjectAltNames } from './certificate.js';
  * The only file I/O of the PKI. Layout under `dir`:
  *
  *   ca/{cert.pem,key.pem}                      root CA (dir 0700, key 0600)
+ *   ca-rotation/{cert.pem,key.pem,cross-signed.pem}   the next root while a rotation runs (same modes)
  *   server/{cert.pem,key.pem}                  the gateway's server certificate (dir 0700, key 0600)
  *   server/extra-sans.json                     the operator's --san names, kept for later runs
  *   bundles/<name>/{ca.pem,cert.pem,key.pem,env.sh}   docker CLI client bundles (dir 0700, key 0600)
@@ -38,6 +39,10 @@ export function pkiPaths(dir: string) {
     caDir: join(root, 'ca'),
     caCert: join(root, 'ca', 'cert.pem'),
     caKey: join(root, 'ca', 'key.pem'),
+    rotationDir: join(root, 'ca-rotation'),
+    rotationCert: join(root, 'ca-rotation', 'cert.pem'),
+    rotationKey: join(root, 'ca-rotation', 'key.pem'),
+    rotationCrossSigned: join(root, 'ca-rotation', 'cross-signed.pem'),
     serverDir: join(root, 'server'),
     serverCert: join(root, 'server', 'cert.pem'),
     serverKey: join(root, 'server', 'key.pem'),
@@ -240,13 +245,16 @@ export interface ClientBundleOptions {
 export async function issueClientBundle(dir: string, name: string, opts: ClientBundleOptions = {}): Promise<string> {
   validateClientName(name);
   const p = pkiPaths(dir);
-  const ca = await loadCa(dir);
-  const client = issueClientCertificate({ ca, name, now: opts.now ?? systemClock.now() });
+  const state = await loadRootCaState(dir);
+  // During a root rotation the new key signs (with the cross-signed certificate after the leaf) and
+  // ca.pem trusts both roots, so the bundle keeps working when the rotation completes.
+  const signer = signingMaterial(state);
+  const client = issueClientCertificate({ ca: { certPem: signer.caCertPem, keyPem: signer.caKeyPem }, name, now: opts.now ?? systemClock.now() });
   const bundleDir = p.bundleDir(name);
   await mkdir(p.bundlesDir, { recursive: true, mode: PrivateDir });
   await replaceDir(bundleDir, [
-    { name: 'ca.pem', data: ca.certPem, mode: PublicFile },
-    { name: 'cert.pem', data: client.certPem, mode: PublicFile },
+    { name: 'ca.pem', data: trustBundle(state), mode: PublicFile },
+    { name: 'cert.pem', data: client.certPem + (signer.intermediatesPem ?? ''), mode: PublicFile },
     { name: 'key.pem', data: client.keyPem, mode: PrivateFile },
     { name: 'env.sh', data: envScript(dockerEnv(bundleDir, opts.host, opts.port)), mode: PublicFile },
   ]);
@@ -264,5 +272,68 @@ export function serverTlsOptions(dir: string): TlsOptions {
       throw system(`cannot read ${file}`, err);
     }
   };
-  return serverTlsOptionsFromPems({ caPem: read(p.caCert), certPem: read(p.serverCert), keyPem: read(p.serverKey) });
+  // During a root rotation client certificates from either root are accepted (README: "Root rotation").
+  let next = '';
+  try {
+    next = readFileSync(p.rotationCert, 'utf8');
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw system(`cannot read ${p.rotationCert}`, err);
+  }
+  return serverTlsOptionsFromPems({ caPem: read(p.caCert) + next, certPem: read(p.serverCert), keyPem: read(p.serverKey) });
+}
+
+/** The pending root rotation kept beside the CA, or undefined when none runs. */
+export async function loadRootRotation(dir: string): Promise<RootRotation | undefined> {
+  const p = pkiPaths(dir);
+  try {
+    const [certPem, keyPem, crossSignedCertPem] = await Promise.all([
+      readFile(p.rotationCert, 'utf8'),
+      readFile(p.rotationKey, 'utf8'),
+      readFile(p.rotationCrossSigned, 'utf8'),
+    ]);
+    return { newCa: { certPem, keyPem }, crossSignedCertPem };
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw system(`cannot read the root rotation under ${p.rotationDir}`, err);
+  }
+}
+
+export async function loadRootCaState(dir: string): Promise<RootCaState> {
+  const root = await loadCa(dir);
+  const rotation = await loadRootRotation(dir);
+  return rotation === undefined ? { root } : { root, rotation };
+}
+
+/**
+ * Keeps (or, with undefined, forgets) the next root and its cross-signed
+ * certificate beside the CA: its key as carefully as the root's (0700/0600,
+ * written whole and renamed into place).
+ */
+export async function saveRootRotation(dir: string, rotation: RootRotation | undefined): Promise<void> {
+  const p = pkiPaths(dir);
+  if (rotation === undefined) {
+    await rm(p.rotationDir, { recursive: true, force: true });
+    return;
+  }
+  await replaceDir(p.rotationDir, [
+    { name: 'cert.pem', data: rotation.newCa.certPem, mode: PublicFile },
+    { name: 'key.pem', data: rotation.newCa.keyPem, mode: PrivateFile },
+    { name: 'cross-signed.pem', data: rotation.crossSignedCertPem, mode: PublicFile },
+  ]);
+}
+
+/**
+ * The end of a rotation on disk: the new root replaces the CA (the old key is
+ * deleted with its directory), the rotation directory goes, and the gateway's
+ * server certificate is re-issued by the new root for the same names.
+ * Client bundles from the old root stop working: re-issue them.
+ */
+export async function completeRootRotation(dir: string, newCa: CaMaterial, opts: { readonly now?: number } = {}): Promise<void> {
+  const p = pkiPaths(dir);
+  await replaceDir(p.caDir, [
+    { name: 'cert.pem', data: newCa.certPem, mode: PublicFile },
+    { name: 'key.pem', data: newCa.keyPem, mode: PrivateFile },
+  ]);
+  await rm(p.rotationDir, { recursive: true, force: true });
+  await initPki(dir, opts.now === undefined ? {} : { now: opts.now });
 }

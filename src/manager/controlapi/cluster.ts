@@ -165,17 +165,47 @@ export interface UpdateRequest {
   readonly rotateManagerToken: boolean;
 }
 
-/** `docker swarm update` and `docker swarm join-token --rotate`. */
-export async function updateCluster(deps: ControlDeps, req: UpdateRequest): Promise<Cluster> {
+/**
+ * `docker swarm update`, `docker swarm join-token --rotate` and `docker swarm
+ * ca --rotate`: `rootCa` gives the root CA's next state (the manager decides
+ * it, with controlapi/ca-rotation.ts, before this transaction).
+ */
+export async function updateCluster(deps: ControlDeps, req: UpdateRequest, rootCa?: (current: Cluster['rootCa']) => Cluster['rootCa']): Promise<Cluster> {
   return deps.store.update((tx) => {
     const cluster = requireCluster(tx);
     checkVersion(req.version, cluster.version);
     const spec = mergeSwarmSpec(cluster.spec, req.spec);
+    // Tokens pin the root nodes trust now (after a completed rotation, the new one).
+    const root = cluster.rootCa.certPem;
     const joinTokens = {
-      worker: req.rotateWorkerToken ? generateJoinToken(deps.caCertPem, deps.random) : cluster.joinTokens.worker,
-      manager: req.rotateManagerToken ? generateJoinToken(deps.caCertPem, deps.random) : cluster.joinTokens.manager,
+      worker: req.rotateWorkerToken ? generateJoinToken(root, deps.random) : cluster.joinTokens.worker,
+      manager: req.rotateManagerToken ? generateJoinToken(root, deps.random) : cluster.joinTokens.manager,
     };
-    return tx.update('cluster', { ...cluster, spec, joinTokens });
+    return tx.update('cluster', { ...cluster, spec, joinTokens, rootCa: rootCa ? rootCa(cluster.rootCa) : cluster.rootCa });
+  });
+}
+
+/**
+ * The end of a root rotation (swarmkit's finishRootRotation): the new root is
+ * the cluster's root, the rotation is gone, and both join tokens are new, as
+ * their digest must pin the new root. Refused (false) if the rotation in the
+ * store is no longer `newRootPem` (another rotation started meanwhile).
+ */
+export async function finishRootRotation(deps: ControlDeps, newRootPem: string): Promise<boolean> {
+  return deps.store.update((tx) => {
+    const cluster = requireCluster(tx);
+    if (cluster.rootCa.rotation?.certPem !== newRootPem) return false;
+    tx.update('cluster', {
+      ...cluster,
+      rootCa: {
+        certPem: newRootPem,
+        digest: caDigest(newRootPem),
+        rotationInProgress: false,
+        lastForcedRotation: cluster.rootCa.lastForcedRotation ?? 0,
+      },
+      joinTokens: { worker: generateJoinToken(newRootPem, deps.random), manager: generateJoinToken(newRootPem, deps.random) },
+    });
+    return true;
   });
 }
 

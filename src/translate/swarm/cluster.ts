@@ -31,7 +31,8 @@ export function swarmSpecToJson(spec: ClusterSpec): Json {
       HeartbeatTick: spec.raft.heartbeatTick,
     },
     Dispatcher: { HeartbeatPeriod: spec.dispatcher.heartbeatPeriodMs * NS_PER_MS },
-    CAConfig: { NodeCertExpiry: spec.caConfig.nodeCertExpiryMs * NS_PER_MS },
+    // ForceRotate is omitted at zero (Go's omitempty); SigningCACert/Key are never shown (moby's SwarmFromGRPC).
+    CAConfig: { NodeCertExpiry: spec.caConfig.nodeCertExpiryMs * NS_PER_MS, ...(spec.caConfig.forceRotate ? { ForceRotate: spec.caConfig.forceRotate } : {}) },
     TaskDefaults: logDriver ? { LogDriver: { Name: logDriver.name, Options: { ...logDriver.options } } } : {},
     EncryptionConfig: { AutoLockManagers: spec.encryptionConfig.autoLockManagers },
   };
@@ -101,9 +102,8 @@ export function mergeSwarmSpec(current: ClusterSpec, body: unknown): ClusterSpec
   if (caConfig && Array.isArray(caConfig['ExternalCAs']) && caConfig['ExternalCAs'].length > 0) {
     throw invalidParameter('external CAs are not supported: this gateway signs node certificates with its own CA');
   }
-  if (caConfig && (caConfig['SigningCACert'] || caConfig['SigningCAKey'] || caConfig['ForceRotate'])) {
-    throw invalidParameter('root CA rotation (docker swarm ca --rotate) is not supported yet');
-  }
+  const forceRotate = integer(caConfig, 'ForceRotate', 'CAConfig');
+  if (forceRotate !== undefined && forceRotate < 0) throw invalidParameter('invalid CAConfig.ForceRotate: want a non-negative integer');
   const autoLock = encryption?.['AutoLockManagers'];
   if (autoLock !== undefined && typeof autoLock !== 'boolean') throw invalidParameter('invalid EncryptionConfig.AutoLockManagers: want a boolean');
   if (autoLock === true) throw invalidParameter('autolock is not supported: the gateway keeps its state unencrypted in its state directory');
@@ -132,12 +132,36 @@ export function mergeSwarmSpec(current: ClusterSpec, body: unknown): ClusterSpec
       electionTick: nonZero(integer(raft, 'ElectionTick', 'Raft')) ? (raft?.['ElectionTick'] as number) : current.raft.electionTick,
     },
     dispatcher: { heartbeatPeriodMs: nonZero(heartbeatNs) ? heartbeatNs / NS_PER_MS : current.dispatcher.heartbeatPeriodMs },
-    caConfig: { nodeCertExpiryMs: nonZero(expiryNs) ? expiryNs / NS_PER_MS : current.caConfig.nodeCertExpiryMs },
+    // ForceRotate is always taken, as moby's MergeSwarmSpecToGRPC does.
+    caConfig: { nodeCertExpiryMs: nonZero(expiryNs) ? expiryNs / NS_PER_MS : current.caConfig.nodeCertExpiryMs, forceRotate: forceRotate ?? 0 },
     taskDefaults: logDriver ? { logDriver } : {},
     encryptionConfig: { autoLockManagers: autoLock ?? false },
   };
   validateClusterSpec(next);
   return next;
+}
+
+/**
+ * The root a `swarm update` asks to rotate to (`docker swarm ca --rotate
+ * --ca-cert --ca-key`): SigningCACert and SigningCAKey of the spec's
+ * CAConfig. They are acted on, never stored in the spec (Swarm redacts both).
+ */
+export function signingCaOf(body: unknown): { readonly certPem: string; readonly keyPem: string } | undefined {
+  if (!isRecord(body)) return undefined;
+  const caConfig = section(body, 'CAConfig');
+  const cert = caConfig?.['SigningCACert'];
+  const key = caConfig?.['SigningCAKey'];
+  if (cert !== undefined && cert !== null && typeof cert !== 'string') throw invalidParameter('invalid CAConfig.SigningCACert: want a string');
+  if (key !== undefined && key !== null && typeof key !== 'string') throw invalidParameter('invalid CAConfig.SigningCAKey: want a string');
+  const certPem = cert ?? '';
+  const keyPem = key ?? '';
+  if (certPem === '' && keyPem === '') return undefined;
+  if (certPem === '') throw invalidParameter('rpc error: code = InvalidArgument desc = if a signing CA key is provided, the signing CA cert must also be provided');
+  if (keyPem === '') {
+    // A certificate alone means an external CA signs; this gateway only signs with keys it holds.
+    throw invalidParameter('rpc error: code = InvalidArgument desc = there must be at least one valid, reachable external CA corresponding to the desired CA certificate');
+  }
+  return { certPem, keyPem };
 }
 
 /** Swarm's checks, with Swarm's messages (the CLI prints them after "rpc error: …"). */
