@@ -6,8 +6,8 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Engine } from '../engine/index.js';
-import { serverTlsOptionsFromPems } from '../pki/index.js';
-import { StevedoreError, invalidParameter, notASwarmManager, unavailable } from '../util/errors.js';
+import { certIdentity, serverTlsOptionsFromPems, SwarmRoles, ClientOrganizationalUnit } from '../pki/index.js';
+import { StevedoreError, forbidden, invalidParameter, notASwarmManager, unavailable } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { Agent } from './agent.js';
 import { pingSwarmHeader } from './swarm-info.js';
@@ -48,6 +48,29 @@ export function interceptedRoute(method: string, url: string): 'join' | 'leave' 
 /** Docker's message on a worker for anything only a manager answers (503). */
 export const WorkerNotManagerMessage =
   "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.";
+
+/** Refusal of a TLS client that is neither a manager node nor an admin: another node's agent has no business here. */
+export const EndpointForbiddenMessage = 'Permission denied: remote certificate not part of OUs: [swarm-manager client]';
+
+/**
+ * Who may use the TLS endpoint: the cluster's managers (the gateway drives
+ * every node's engine through it with its manager certificate) and admin
+ * client bundles. Any certificate of the cluster passes the handshake, so a
+ * worker node's own certificate is refused here (403), by its role (OU).
+ * Plain transports (the unix socket) carry no certificate and are the host's.
+ */
+export function endpointCallerAllowed(socket: unknown): boolean {
+  const s = socket as Partial<tls.TLSSocket>;
+  if (typeof s.getPeerCertificate !== 'function') return true;
+  const cert = s.getPeerCertificate();
+  if (!cert || !cert.raw) return false;
+  try {
+    const role = certIdentity({ raw: cert.raw }).role;
+    return role === SwarmRoles.manager || role === ClientOrganizationalUnit;
+  } catch {
+    return false;
+  }
+}
 
 export class DockerEndpoint {
   private unixServer: http.Server | undefined;
@@ -135,6 +158,11 @@ export class DockerEndpoint {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (!this.allowed(req.socket)) {
+      req.resume();
+      this.fail(res, forbidden(EndpointForbiddenMessage));
+      return;
+    }
     const route = interceptedRoute(req.method ?? 'GET', req.url ?? '/');
     const run = async () => {
       switch (route) {
@@ -264,7 +292,23 @@ export class DockerEndpoint {
    * the engine, the request head written as received, then bytes both ways
    * with half-closes carried through. The engine's own 101 goes back as is.
    */
+  /** The role check once per connection (a TLS connection's certificate never changes). */
+  private readonly allowedBySocket = new WeakMap<object, boolean>();
+  private allowed(socket: object): boolean {
+    let ok = this.allowedBySocket.get(socket);
+    if (ok === undefined) {
+      ok = endpointCallerAllowed(socket);
+      this.allowedBySocket.set(socket, ok);
+    }
+    return ok;
+  }
+
   private splice(req: http.IncomingMessage, client: Duplex, head: Buffer): void {
+    if (!this.allowed(client)) {
+      const body = JSON.stringify({ message: EndpointForbiddenMessage });
+      client.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
     const route = interceptedRoute(req.method ?? 'GET', req.url ?? '/');
     if (route !== undefined) {
       client.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');

@@ -1,11 +1,13 @@
-import { unavailable } from '../util/errors.js';
+import { forbidden } from '../util/errors.js';
 
 /**
  * Who may use the cluster's part of the Docker API. Admin client bundles
  * (OU `client`) and manager nodes (OU `swarm-manager`) may do everything; a
  * worker node's certificate (OU `swarm-worker`) is refused on manager-only
- * endpoints with Docker's own 503, which is what a worker's daemon answers.
- * Pure: the express glue reads the certificate (routes/swarm.ts).
+ * endpoints with Docker's 403, carrying the message a Swarm manager's control
+ * API gives a worker's certificate (swarmkit ca/auth.go, PermissionDenied,
+ * which the Engine API turns into 403). Pure: the express glue reads the
+ * certificate (routes/swarm.ts).
  */
 
 /** Endpoints only a manager serves (moby: the cluster routers). */
@@ -18,10 +20,11 @@ export function isManagerOnlyPath(path: string): boolean {
   return managerOnly.test(path);
 }
 
-export const workerNotAllowed = () =>
-  unavailable(
-    "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.",
-  );
+/** The roles a manager's control API admits, as Swarm prints them. */
+export const WorkerRefusedMessage =
+  'rpc error: code = PermissionDenied desc = Permission denied: unauthorized peer role: rpc error: code = PermissionDenied desc = Permission denied: remote certificate not part of OUs: [swarm-manager]';
+
+export const workerNotAllowed = () => forbidden(WorkerRefusedMessage);
 
 /** The caller's role from its certificate's OU, or undefined without a certificate (a plain or local transport). */
 export function authorizeClusterCall(path: string, role: string | undefined): void {

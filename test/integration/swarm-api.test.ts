@@ -14,6 +14,7 @@ import { createApp } from '../../src/api/docker/app.js';
 import type { ApiContext } from '../../src/api/docker/context.js';
 import { engineJson } from '../../src/api/docker/engine-call.js';
 import { SwarmManager } from '../../src/manager/manager.js';
+import { WorkerRefusedMessage } from '../../src/manager/authorization.js';
 import { nodeDescriptionFromEngineInfo } from '../../src/manager/local-node.js';
 import { MemoryStore } from '../../src/store/index.js';
 import {
@@ -241,11 +242,8 @@ test("over mutual TLS: a worker node's certificate is refused on cluster endpoin
     const worker = nodeCert(SwarmRoles.worker);
     for (const path of ['/v1.47/nodes', '/v1.47/swarm', '/v1.47/services', '/v1.47/tasks', '/v1.47/secrets', '/v1.47/configs']) {
       const r = await get(path, worker);
-      assert.equal(r.status, 503, path);
-      assert.equal(
-        r.body.message,
-        "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.",
-      );
+      assert.equal(r.status, 403, path);
+      assert.equal(r.body.message, WorkerRefusedMessage);
     }
     assert.equal((await get('/v1.47/nodes', nodeCert(SwarmRoles.manager))).status, 200);
     assert.equal((await get('/v1.47/nodes', { key: admin.keyPem, cert: admin.certPem })).status, 200);
