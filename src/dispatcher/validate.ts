@@ -42,6 +42,8 @@ const session = z.object({
   description,
   knownInstances: z.array(z.string()).default([]),
   engineEndpoint: z.string().optional(),
+  // A WireGuard public key: 32 bytes, base64.
+  wireguardPublicKey: z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'not a WireGuard public key').optional(),
 });
 
 const heartbeat = z.object({ sessionId: z.string().min(1) });
