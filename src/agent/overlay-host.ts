@@ -22,6 +22,12 @@ export interface OverlayHostOptions {
   readonly netnsPath?: string;
   /** The user-space WireGuard program when the kernel has none (default `wireguard-go`). */
   readonly wireguardGo?: string;
+  /**
+   * The WireGuard interface (default stvwg0). wireguard-go's control socket is
+   * /var/run/wireguard/<name>.sock, so agents sharing one filesystem across
+   * network namespaces (the test bed) need a name each.
+   */
+  readonly wireguardInterface?: string;
   /** Tests: the driver itself. */
   readonly driver?: (underlay: string) => OverlayDriver;
 }
@@ -50,8 +56,9 @@ export async function detectUnderlay(runner: CommandRunner, address: string, log
   return { address: `${address}/32` };
 }
 
-export function hostWireguard(underlay: string): HostWireguard {
-  return { interface: WIREGUARD_INTERFACE, address: `${tunnelAddressFor(underlay)}/${TUNNEL_PREFIX_LENGTH}`, listenPort: WIREGUARD_PORT };
+export function hostWireguard(underlay: string, iface = WIREGUARD_INTERFACE): HostWireguard {
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(iface)) throw new Error(`invalid WireGuard interface name ${JSON.stringify(iface)} (at most 15 letters, digits, _ . -)`);
+  return { interface: iface, address: `${tunnelAddressFor(underlay)}/${TUNNEL_PREFIX_LENGTH}`, listenPort: WIREGUARD_PORT };
 }
 
 export async function makeOverlayDriver(opts: {
@@ -67,7 +74,7 @@ export async function makeOverlayDriver(opts: {
   return new KernelOverlayDriver({
     engine: opts.engine,
     underlay,
-    wireguard: hostWireguard(opts.underlayAddress),
+    wireguard: hostWireguard(opts.underlayAddress, opts.host.wireguardInterface),
     stateDir: join(opts.stateDir, 'overlay'),
     runner,
     ...(opts.host.wireguardGo === undefined ? {} : { wireguardGo: opts.host.wireguardGo }),

@@ -25,6 +25,7 @@ import { repoRoot, testbedHosts, type TestbedHost } from '../support/testbed.js'
 const DOCKER = '/usr/local/bin/docker';
 const SERVICE = 'e2eov';
 const NETWORK = 'e2eov-net';
+const ENC = 'e2eov-enc';
 const KiB64 = 65536;
 const picked = testbedHosts(3);
 const hosts = [picked[0], picked[1], picked[2]] as [TestbedHost, TestbedHost, TestbedHost];
@@ -33,6 +34,7 @@ let work: string;
 let token = '';
 let manager = '';
 const agents = new Map<string, ChildProcess>();
+const wgOf = (h: TestbedHost): string => `stvwg-${h.name}`;
 
 type Result = { code: number; stdout: string; stderr: string };
 
@@ -69,7 +71,10 @@ async function inNetns(h: TestbedHost, args: readonly string[]): Promise<string>
 async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- gateway log (tail) ---\n${gw.log().slice(-3000)}`);
+    if (Date.now() > deadline) {
+      const tasks = await docker(['service', 'ls', '-q']).then(async (r) => (r.stdout.trim() ? (await docker(['service', 'ps', '--no-trunc', ...r.stdout.trim().split('\n')])).stdout : ''));
+      throw new Error(`timed out waiting for ${what}\n--- tasks ---\n${tasks}\n--- gateway log (tail) ---\n${gw.log().slice(-3000)}`);
+    }
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -84,6 +89,8 @@ async function startAgentOn(h: TestbedHost): Promise<void> {
       '--engine', h.dockerHost,
       '--state-dir', dir,
       '--listen-docker', `unix://${dir}.sock`,
+      // The hosts share /var/run (wireguard-go's control sockets): one interface name each.
+      '--wireguard-interface', wgOf(h),
       '--log-level', 'warn',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
@@ -129,12 +136,12 @@ interface TaskOnHost {
 }
 
 /** The service's running task containers, per host, from the hosts' own engines. */
-async function tasksOnHosts(): Promise<TaskOnHost[]> {
+async function tasksOnHosts(service = SERVICE, network = NETWORK): Promise<TaskOnHost[]> {
   const out: TaskOnHost[] = [];
   for (const h of hosts) {
-    const ids = (await onHost(h, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${SERVICE}`])).split('\n').filter(Boolean);
+    const ids = (await onHost(h, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${service}`])).split('\n').filter(Boolean);
     for (const id of ids) {
-      const [taskId = '', ip = ''] = (await onHost(h, ['inspect', '-f', `{{index .Config.Labels "com.docker.swarm.task.id"}} {{(index .NetworkSettings.Networks "${NETWORK}").IPAddress}}`, id])).trim().split(' ');
+      const [taskId = '', ip = ''] = (await onHost(h, ['inspect', '-f', `{{index .Config.Labels "com.docker.swarm.task.id"}} {{(index .NetworkSettings.Networks "${network}").IPAddress}}`, id])).trim().split(' ');
       out.push({ host: h, container: id, taskId, ip });
     }
   }
@@ -155,6 +162,7 @@ const execIn = (t: TaskOnHost, script: string) => onHost(t.host, ['exec', t.cont
 
 describe('overlay networks across three hosts', () => {
   let vni = 0;
+  let encVni = 0;
 
   before(async () => {
     await Promise.all(hosts.map((h) => ensureImage(h.dockerHost)));
@@ -172,15 +180,20 @@ describe('overlay networks across three hosts', () => {
 
   after(async () => {
     await docker(['service', 'rm', SERVICE]);
+    await docker(['service', 'rm', ENC]);
     await docker(['swarm', 'leave', '--force']);
     for (const h of hosts) await run(DOCKER, ['-H', `unix://${path.join(work, h.name)}.sock`, 'swarm', 'leave', '--force']);
     for (const name of [...agents.keys()]) await stopAgent(name);
     for (const h of hosts) {
-      const left = (await run(DOCKER, ['-H', h.dockerHost, 'ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${SERVICE}`])).stdout.trim();
-      for (const id of left.split('\n').filter(Boolean)) await run(DOCKER, ['-H', h.dockerHost, 'rm', '-f', id]);
+      for (const svc of [SERVICE, ENC]) {
+        const left = (await run(DOCKER, ['-H', h.dockerHost, 'ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${svc}`])).stdout.trim();
+        for (const id of left.split('\n').filter(Boolean)) await run(DOCKER, ['-H', h.dockerHost, 'rm', '-f', id]);
+      }
       const nets = (await run(DOCKER, ['-H', h.dockerHost, 'network', 'ls', '-q', '--filter', 'label=io.stevedore.overlay.vni'])).stdout.trim();
       for (const id of nets.split('\n').filter(Boolean)) await run(DOCKER, ['-H', h.dockerHost, 'network', 'rm', id]);
-      if (vni > 0) for (const l of [`stvx-${vni}`, `stv-${vni}`]) await run('nsenter', [`--net=/var/run/netns/${h.namespace}`, '--', 'ip', 'link', 'del', l]);
+      for (const v of [vni, encVni].filter((x) => x > 0)) for (const l of [`stvx-${v}`, `stv-${v}`]) await run('nsenter', [`--net=/var/run/netns/${h.namespace}`, '--', 'ip', 'link', 'del', l]);
+      // wireguard-go exits when its interface goes.
+      await run('nsenter', [`--net=/var/run/netns/${h.namespace}`, '--', 'ip', 'link', 'del', wgOf(h)]);
     }
     await gw?.stop();
     await rm(work, { recursive: true, force: true });
@@ -277,5 +290,55 @@ describe('overlay networks across three hosts', () => {
     await ok(['service', 'rm', SERVICE]);
     for (const h of hosts) await eventually(`overlay gone from ${h.name}`, async () => (await overlayOn(h, vni)).length === 0, 60_000);
     await ok(['network', 'rm', NETWORK]);
+  });
+  it('--opt encrypted: VXLAN over WireGuard (wireguard-go), MTU 1390, 64 KiB from host 1 to host 3; the tunnel goes with the last encrypted network', async () => {
+    await ok(['network', 'create', '-d', 'overlay', '--opt', 'encrypted', '--subnet', '10.231.1.0/24', ENC]);
+    await ok([
+      'service', 'create', '--detach', '--name', ENC, '--network', ENC, '--replicas', '3',
+      '--constraint', 'node.role==worker', '--replicas-max-per-node', '1',
+      'busybox', 'httpd', '-f', '-p', '80',
+    ]);
+    await eventually('three encrypted tasks running, one per host', async () => {
+      const t = await tasksOnHosts(ENC, ENC);
+      return t.length === 3 && new Set(t.map((x) => x.host.name)).size === 3;
+    });
+    const tasks = await tasksOnHosts(ENC, ENC);
+    encVni = Number((await onHost(hosts[0], ['network', 'inspect', '-f', '{{index .Labels "io.stevedore.overlay.vni"}}', ENC])).trim());
+    for (const h of hosts) {
+      const wg = await inNetns(h, ['wg', 'show', wgOf(h), 'peers']);
+      assert.equal(wg.trim().split('\n').filter(Boolean).length, 2, `${h.name}: one WireGuard peer per other host`);
+    }
+    const t1 = tasks.find((t) => t.host === hosts[0]);
+    const t3 = tasks.find((t) => t.host === hosts[2]);
+    assert.ok(t1 && t3);
+    assert.equal((await execIn(t1, 'cat /sys/class/net/eth0/mtu')).trim(), '1390');
+    assert.match(await execIn(t1, `ping -c 3 -W 5 -s 1362 ${t3.ip}`), /3 packets received/);
+    await execIn(t1, `head -c ${KiB64} /dev/urandom > /tmp/payload`);
+    const sent = (await execIn(t1, 'md5sum /tmp/payload')).split(' ')[0];
+    await onHost(t3.host, ['exec', '-d', t3.container, 'sh', '-c', 'sleep 600 | nc -l -p 7000 > /tmp/received']);
+    let connected = false;
+    for (let i = 0; i < 30 && !connected; i++) {
+      const r = await run(DOCKER, ['-H', t1.host.dockerHost, 'exec', t1.container, 'sh', '-c', `nc ${t3.ip} 7000 < /tmp/payload`]);
+      if (r.code === 0) connected = true;
+      else await new Promise((r2) => setTimeout(r2, 300));
+    }
+    assert.ok(connected, 'nc connected');
+    let got = '';
+    for (let i = 0; i < 50; i++) {
+      got = await execIn(t3, 'wc -c < /tmp/received; md5sum /tmp/received');
+      if (got.trim().startsWith(String(KiB64))) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(got.split('\n')[0]?.trim(), String(KiB64));
+    assert.equal(got.split('\n')[1]?.split(' ')[0], sent);
+
+    await ok(['service', 'rm', ENC]);
+    for (const h of hosts) {
+      await eventually(`encrypted overlay and tunnel gone from ${h.name}`, async () => {
+        const links = await inNetns(h, ['ip', '-o', 'link', 'show']);
+        return (await overlayOn(h, encVni)).length === 0 && !links.includes(` ${wgOf(h)}:`);
+      }, 60_000);
+    }
+    await ok(['network', 'rm', ENC]);
   });
 });

@@ -24,14 +24,15 @@ export function registerAgentCommands(program: Command): void {
     .option('--listen-docker-tcp <addr:port>', 'also serve the Docker endpoint on TCP with TLS (node certificate, cluster CA)')
     .option('--log-level <level>', 'log level', 'info')
     .option('--no-overlay', 'do not build overlay networks on this host (instances then use the engine\'s default network)')
-    .action(async (o: { engine: string; stateDir: string; listenDocker: string; listenDockerTcp?: string; logLevel: string; overlay: boolean }) => {
+    .option('--wireguard-interface <name>', 'the WireGuard interface of encrypted overlays', 'stvwg0')
+    .action(async (o: { engine: string; stateDir: string; listenDocker: string; listenDockerTcp?: string; logLevel: string; overlay: boolean; wireguardInterface: string }) => {
       const log = createLogger({ name: 'stevedore-agent', level: o.logLevel });
       const running = await startAgent({
         engine: o.engine,
         stateDir: o.stateDir,
         log,
         listenDocker: o.listenDocker,
-        overlay: o.overlay,
+        overlay: o.overlay ? { wireguardInterface: o.wireguardInterface } : false,
         ...(o.listenDockerTcp === undefined ? {} : { listenDockerTcp: o.listenDockerTcp }),
       });
       log.info({ nodeId: running.nodeId() ?? null, engine: o.engine }, 'agent started');
