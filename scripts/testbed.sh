@@ -233,12 +233,28 @@ sshd_prefix() {
     binds+=("$src" "$mp")
   done < <(host_private_mounts "$i")
   # shellcheck disable=SC2016
+  # /run is a tmpfs of the host's own: the machine's dockerd unlinks and
+  # recreates /run/docker.sock whenever it (re)starts, and unlinking a file
+  # that is a bind mount point in another mount namespace silently detaches
+  # that bind there, so a bind over /run/docker.sock would leave tbI's agent
+  # talking to the MACHINE's engine. In the private /run, docker.sock is a
+  # symlink to tbI's own socket (right across tbI's engine restarts too), and
+  # only tbI's run dir ($RUN/tbI: sshd's pidfile, the socket) is bound back.
+  # shellcheck disable=SC2016
   SSHD_PREFIX=(unshare --uts --mount --propagation private -- bash -c '
     hostname "$1" || exit 1
-    ns=$2 n=$3
-    shift 3
-    while ((n > 0)); do mount --bind "$1" "$2" || exit 1; shift 2; n=$((n - 1)); done
-    exec nsenter "--net=/var/run/netns/$ns" -- "$@"' in_host "tb$i" "$(host_ns "$i")" $((${#binds[@]} / 2)) "${binds[@]}")
+    ns=$2 run=$3 n=$4
+    shift 4
+    exec 3<"/var/run/netns/$ns" || exit 1
+    stage=$(mktemp -d /tmp/stevedore-testbed-run.XXXXXX) || exit 1
+    mount --rbind /run "$stage" &&
+      mount -t tmpfs -o mode=755,size=64m stevedore-testbed-run /run &&
+      mkdir -p /run/sshd /run/lock "$run" &&
+      mount --bind "$stage${run#/run}" "$run" &&
+      ln -s "$run/docker.sock" /run/docker.sock &&
+      umount -l "$stage" && rmdir "$stage" || exit 1
+    while ((n > 0)); do mkdir -p "$2" && mount --bind "$1" "$2" || exit 1; shift 2; n=$((n - 1)); done
+    exec nsenter --net=/proc/self/fd/3 -- "$@"' in_host "tb$i" "$(host_ns "$i")" "$(host_run "$i")" $((${#binds[@]} / 2)) "${binds[@]}")
 }
 
 # The mount namespace of host I (its sshd's), or nothing when sshd is not running.
