@@ -42,6 +42,8 @@ interface Cluster {
   readonly name: string;
   docker(a: readonly string[], timeout?: number): Promise<string>;
   killHost(h: TestbedHost): Promise<void>;
+  /** Brings a killed host back into the cluster (untimed), so the clean-up reaches its containers. */
+  reviveHost(h: TestbedHost): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -68,10 +70,15 @@ async function timed(fn: () => Promise<void>): Promise<number> {
 
 async function removeService(c: Cluster, name: string): Promise<void> {
   await c.docker(['service', 'rm', name]).catch(() => '');
-  await until(`${name} gone`, async () => {
-    const counts = await Promise.all(hosts.map(async (h) => (await run(DOCKER, ['-H', h.dockerHost, 'ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${name}`])).stdout.trim()));
-    return counts.every((x) => x === '');
-  });
+  const leftovers = async (): Promise<{ h: TestbedHost; ids: string[] }[]> =>
+    Promise.all(hosts.map(async (h) => ({ h, ids: (await run(DOCKER, ['-H', h.dockerHost, 'ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${name}`])).stdout.split('\n').filter(Boolean) })));
+  // Untimed: a host that was killed and came back may keep containers its manager no longer knows
+  // (Swarm forgets the tasks of a node that left); those are removed on the engine after a minute.
+  const gone = await until(`${name} gone`, async () => (await leftovers()).every((x) => x.ids.length === 0), 60_000).then(
+    () => true,
+    () => false,
+  );
+  if (!gone) for (const { h, ids } of await leftovers()) if (ids.length > 0) await run(DOCKER, ['-H', h.dockerHost, 'rm', '-f', ...ids]);
 }
 
 async function measure(c: Cluster): Promise<Record<string, number>> {
@@ -110,6 +117,7 @@ async function measure(c: Cluster): Promise<Record<string, number>> {
         return out.split('\n').filter((l) => l.includes('Running') && !l.startsWith(victim.name)).length === 30;
       });
     });
+    await c.reviveHost(victim);
   }
   await removeService(c, 'benchs');
   return r;
@@ -141,7 +149,7 @@ async function floor(): Promise<Record<string, number>> {
 
 async function stevedore(): Promise<Cluster> {
   const work = mkdtempSync(path.join(tmpdir(), 'stv-bench-svc-'));
-  const gw: TestGateway = await startTestGateway({ engine: hosts[0]?.dockerHost ?? '', logLevel: 'warn', args: ['--dispatcher-listen', '10.211.0.1:0', '--advertise-addr', '10.211.0.1'] });
+  const gw: TestGateway = await startTestGateway({ engine: hosts[0]?.dockerHost ?? '', logLevel: 'info', args: ['--dispatcher-listen', '10.211.0.1:0', '--advertise-addr', '10.211.0.1'] });
   const docker = async (a: readonly string[], timeout?: number): Promise<string> => {
     const r = await run(DOCKER, a, gw.env, timeout);
     if (r.code !== 0) throw new Error(`docker ${a.join(' ')}: ${r.stderr}`);
@@ -151,11 +159,17 @@ async function stevedore(): Promise<Cluster> {
   const m = /--token (\S+) (\S+)/.exec(await docker(['swarm', 'join-token', 'worker']));
   const agents = new Map<string, ChildProcess>();
   const bin = path.join(repoRoot(), 'bin', 'stevedore.js');
-  for (const h of hosts.slice(1)) {
+  // No --listen-docker-tcp: the test bed's engines serve their own TLS endpoint on the host's :2376.
+  const startAgent = async (h: TestbedHost): Promise<string> => {
     const dir = path.join(work, h.name);
-    agents.set(h.name, spawn('nsenter', [`--net=/var/run/netns/${h.namespace}`, process.execPath, bin, 'agent', '--engine', h.dockerHost, '--state-dir', dir, '--listen-docker', `unix://${dir}.sock`, '--listen-docker-tcp', `${h.address}:2376`, '--log-level', 'warn'], { stdio: 'ignore' }));
+    agents.set(h.name, spawn('nsenter', [`--net=/var/run/netns/${h.namespace}`, process.execPath, bin, 'agent', '--engine', h.dockerHost, '--state-dir', dir, '--listen-docker', `unix://${dir}.sock`, '--log-level', 'warn'], { stdio: 'ignore' }));
     await until(`agent ${h.name}`, async () => (await run(DOCKER, ['-H', `unix://${dir}.sock`, 'version'])).code === 0, 30_000);
-    await run(process.execPath, [bin, 'agent', 'join', m?.[2] ?? '', '--token', m?.[1] ?? '', '--agent', `unix://${dir}.sock`, '--advertise-addr', h.address]);
+    return dir;
+  };
+  for (const h of hosts.slice(1)) {
+    const dir = await startAgent(h);
+    const joined = await run(process.execPath, [bin, 'agent', 'join', m?.[2] ?? '', '--token', m?.[1] ?? '', '--agent', `unix://${dir}.sock`, '--advertise-addr', h.address]);
+    if (joined.code !== 0) throw new Error(`agent join ${h.name}: ${joined.stderr}`);
   }
   await until('3 nodes ready', async () => (await docker(['node', 'ls', '--format', '{{.Status}}'])).split('\n').filter((l) => l === 'Ready').length === 3, 60_000);
   return {
@@ -163,6 +177,11 @@ async function stevedore(): Promise<Cluster> {
     docker,
     killHost: async (h) => {
       agents.get(h.name)?.kill('SIGKILL');
+    },
+    // The same state directory: the agent reconnects as the same node and removes the containers it no longer runs.
+    reviveHost: async (h) => {
+      await startAgent(h);
+      await until(`${h.name} ready again`, async () => (await docker(['node', 'ls', '--format', '{{.Hostname}} {{.Status}}'])).split('\n').includes(`${h.name} Ready`), 60_000);
     },
     close: async () => {
       await run(DOCKER, ['swarm', 'leave', '--force'], gw.env);
@@ -192,6 +211,9 @@ async function dockerSwarm(): Promise<Cluster> {
     // The engine is shared with others: its swarm membership is killed instead (the manager loses the node the same way).
     killHost: async (h) => {
       await run(DOCKER, ['-H', h.dockerHost, 'swarm', 'leave', '--force']);
+    },
+    reviveHost: async (h) => {
+      await on(h, ['swarm', 'join', '--token', token, '--advertise-addr', h.address, `${m.address}:2377`]);
     },
     close: async () => {
       for (const w of workers) await run(DOCKER, ['-H', w.dockerHost, 'swarm', 'leave', '--force']);
