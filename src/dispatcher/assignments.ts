@@ -1,7 +1,8 @@
-import { isTerminal, stateRank, type Instance } from '../model/index.js';
+import { isTerminal, stateRank, type Instance, type Workload } from '../model/index.js';
 import type { ReadTx, WatchEvent } from '../store/index.js';
 import { networkAssignmentsFor } from './network-assignments.js';
 import type { Assignment, AssignmentChange } from './protocol.js';
+import { serviceRecordsFor } from './service-records.js';
 
 /**
  * What a node is told to run, computed from a store snapshot, and the
@@ -46,7 +47,10 @@ export function assignmentsFor(tx: ReadTx, nodeId: string, wireguardKey?: (nodeI
     const c = tx.get('config', id);
     if (c) out.set(key('config', id), { kind: 'config', id, config: { name: c.spec.name, dataBase64: Buffer.from(c.spec.data).toString('base64') } });
   }
-  for (const [id, network] of networkAssignmentsFor(tx, nodeId, local, wireguardKey)) out.set(key('network', id), { kind: 'network', id, network });
+  const networks = networkAssignmentsFor(tx, nodeId, local, wireguardKey);
+  for (const [id, network] of networks) out.set(key('network', id), { kind: 'network', id, network });
+  // Service discovery beside each overlay: names and VIP pools of the services on it.
+  for (const [id, services] of serviceRecordsFor(tx, networks.keys())) out.set(key('services', id), { kind: 'services', id, services });
   return out;
 }
 
@@ -109,8 +113,10 @@ export function concernsNode(ev: WatchEvent, nodeId: string, current: Assignment
     case 'node':
       // A peer's underlay address; cheap enough to recompute whenever this node has networks.
       return ev.action === 'update' && ev.old.status.addr !== ev.object.status.addr && hasNetworks(current);
-    case 'cluster':
     case 'workload':
+      // A service on one of our networks: its name, mode, VIP or aliases may have changed.
+      return touchesNetworkOf(ev.object, current) || (ev.action === 'update' && touchesNetworkOf(ev.old, current));
+    case 'cluster':
     case 'volume':
     case 'stack':
       return false;
@@ -119,6 +125,10 @@ export function concernsNode(ev: WatchEvent, nodeId: string, current: Assignment
 
 function onNetworkOf(i: Instance, current: AssignmentSet): boolean {
   return i.networks.some((a) => current.has(key('network', a.networkId)));
+}
+
+function touchesNetworkOf(w: Workload, current: AssignmentSet): boolean {
+  return (w.endpoint?.virtualIps ?? []).some((v) => current.has(key('network', v.networkId))) || w.spec.template.networks.some((n) => current.has(key('network', n.target)));
 }
 
 function hasNetworks(current: AssignmentSet): boolean {

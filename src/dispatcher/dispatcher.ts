@@ -291,7 +291,7 @@ export class Dispatcher {
   private async followAssignments(s: LiveSession): Promise<void> {
     const signal = AbortSignal.any([s.abort.signal, this.abort.signal]);
     const keyOf = (id: string): string | undefined => this.wireguardKeys.get(id);
-    const { result, events } = this.opts.store.viewAndWatch((tx) => assignmentsFor(tx, s.nodeId, keyOf), { kinds: ['instance', 'secret', 'config', 'network', 'node'], signal });
+    const { result, events } = this.opts.store.viewAndWatch((tx) => assignmentsFor(tx, s.nodeId, keyOf), { kinds: ['instance', 'secret', 'config', 'network', 'node', 'workload'], signal });
     s.assignments = result;
     s.sink.send({ type: 'assignments', full: true, changes: fullChanges(result) });
     let pending = false;

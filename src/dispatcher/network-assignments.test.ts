@@ -50,7 +50,7 @@ test('a node gets the overlays its instances use, with every other node holding 
     tx.create('instance', inst('e', 'n2', 'failed', [{ id: 'net1', addr: '10.0.1.6/24' }])); // its address went back
   });
   const set = store.view((tx) => assignmentsFor(tx, 'n1'));
-  assert.deepEqual([...set.keys()].sort(), ['instance/a', 'network/net1']); // no ingress, no unallocated network
+  assert.deepEqual([...set.keys()].sort(), ['instance/a', 'network/net1', 'services/net1']); // no ingress, no unallocated network
   const n = set.get('network/net1');
   assert.ok(n?.kind === 'network');
   assert.deepEqual(n.network, {
@@ -104,7 +104,7 @@ test('peers follow instances: a new instance elsewhere updates the network, the 
   const third = store.view((tx) => assignmentsFor(tx, 'n1'));
   assert.deepEqual(
     diffAssignments(second, third).map((c) => `${c.action} ${c.item.kind}/${c.item.id}`).sort(),
-    ['remove instance/a', 'remove network/net1'],
+    ['remove instance/a', 'remove network/net1', 'remove services/net1'],
   );
   // An instance of an unrelated node on a network we do not have does not concern us.
   const unrelated: WatchEvent = { kind: 'instance', action: 'create', object: { ...inst('z', 'n3', 'running', [{ id: 'net1', addr: '10.0.1.9/24' }]), version: 1, createdAt: 0, updatedAt: 0 } } as WatchEvent;

@@ -83,7 +83,8 @@ export type Assignment =
   | { readonly kind: 'instance'; readonly id: string; readonly instance: unknown } // the model's Instance, as JSON
   | { readonly kind: 'secret'; readonly id: string; readonly secret: { readonly name: string; readonly dataBase64: string } }
   | { readonly kind: 'config'; readonly id: string; readonly config: { readonly name: string; readonly dataBase64: string } }
-  | { readonly kind: 'network'; readonly id: string; readonly network: NetworkAssignment };
+  | { readonly kind: 'network'; readonly id: string; readonly network: NetworkAssignment }
+  | { readonly kind: 'services'; readonly id: string; readonly services: NetworkServices }; // id: the network's
 
 /**
  * An overlay network a live instance on this node is attached to (Swarm sends
@@ -121,6 +122,43 @@ export interface NetworkPeer {
   readonly endpoints: readonly string[];
   /** Encrypted networks: the node's WireGuard key and tunnel address (bare); absent if it reported no key. */
   readonly wireguard?: { readonly publicKey: string; readonly address: string };
+}
+
+/**
+ * Service discovery on one overlay network of the node (beside its `network`
+ * item, same id): every service reachable on it, with its virtual IP and the
+ * tasks that may take new connections. The agent answers DNS from it and
+ * balances connections to the VIPs inside its task containers. Sent again
+ * whenever a task of one of these services starts, turns unhealthy or is
+ * asked to stop (it leaves `tasks` before its container is stopped).
+ */
+export interface NetworkServices {
+  /** The network's name, for logs. */
+  readonly network: string;
+  /** Sorted by service name. */
+  readonly services: readonly ServiceRecord[];
+}
+
+export interface ServiceRecord {
+  readonly id: string;
+  readonly name: string;
+  /** `vip`: the name resolves to `vip`, balanced across `tasks`; `dnsrr`: to the tasks' addresses. */
+  readonly mode: 'vip' | 'dnsrr';
+  /** The service's virtual IP on this network, bare; absent in dnsrr mode (or before the allocator gave one). */
+  readonly vip?: string;
+  /** `--network name=X,alias=Y`: more names that resolve as the service's does. Sorted. */
+  readonly aliases: readonly string[];
+  /** Tasks running (healthy: Swarm keeps an unhealthy one `starting`) and still wanted, sorted by address. */
+  readonly tasks: readonly ServiceTask[];
+}
+
+export interface ServiceTask {
+  readonly id: string;
+  /** The task's name, `<service>.<slot>.<task id>` (the container's name; resolvable as on Swarm). */
+  readonly name: string;
+  /** Its address on this network, bare. */
+  readonly address: string;
+  readonly nodeId: string;
 }
 
 /** POST /heartbeat — every heartbeatPeriodMs; the answer says when the next one is due. */
