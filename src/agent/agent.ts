@@ -23,8 +23,12 @@ import { withTlsInfo } from './tls-info.js';
 import { swarmTranslation } from './exec/translate.js';
 import type { OverlayDriver } from './network/driver.js';
 import { AgentOverlays } from './overlay.js';
+import { AgentDiscovery, withNameservers, type AgentDiscoveryOptions } from './discovery.js';
+import { itemsOfKind } from './assignments.js';
+import { ExecRunner } from './network/runner.js';
+import { NsenterNft } from './network/netns-nft.js';
 import { makeOverlayDriver, overlayNetworkIdsOnEngine, type OverlayHostOptions } from './overlay-host.js';
-import type { NodeDescription } from '../model/index.js';
+import type { Instance, NodeDescription } from '../model/index.js';
 
 /**
  * The agent: one per host. It keeps the node's identity (StateDir), holds one
@@ -60,6 +64,11 @@ export interface AgentOptions {
    * need not run in its engine's network namespace. Needs the default executor.
    */
   readonly overlay?: boolean | OverlayHostOptions;
+  /**
+   * Service discovery and VIP balancing on those overlays (src/agent/discovery.ts);
+   * on whenever overlays are, `false` turns it off.
+   */
+  readonly discovery?: false | AgentDiscoveryOptions;
 }
 
 export interface JoinParams {
@@ -86,6 +95,8 @@ export class Agent {
   readonly files: HostFiles;
   /** The overlay side of the worker, when this agent builds overlays. */
   readonly overlays: AgentOverlays | undefined;
+  /** Service discovery on those overlays, when on. */
+  readonly discovery: AgentDiscovery | undefined;
   private overlayDriverFor: { readonly address: string; readonly driver: Promise<OverlayDriver> } | undefined;
 
   private identity: NodeIdentity | undefined;
@@ -118,8 +129,31 @@ export class Agent {
         })
       : undefined;
     const overlays = this.overlays;
+    const discovery = (this.discovery =
+      overlays === undefined || opts.discovery === false
+        ? undefined
+        : new AgentDiscovery({
+            log: this.log.child({ component: 'discovery' }),
+            timers: this.timers,
+            random: this.random,
+            network: (id) => {
+              const a = this.worker.assignments.items.get(`network/${id}`);
+              return a?.kind === 'network' ? a.network : undefined;
+            },
+            localInstances: () => itemsOfKind(this.worker.assignments, 'instance').map((a) => a.instance as Instance),
+            firewall: new NsenterNft(new ExecRunner()),
+            ...(opts.discovery ?? {}),
+          }));
     // The containers join the overlays the worker made for them, at the allocator's addresses.
-    const translate = opts.translate ?? (overlays === undefined ? undefined : swarmTranslation((i) => overlays.attached(i)));
+    // With discovery, aliases are ours to answer (as the service's VIP, cluster-wide), not the
+    // engine's (it would answer them with the local containers only), and the DNS server is ours.
+    const translate =
+      opts.translate ??
+      (overlays === undefined
+        ? undefined
+        : discovery === undefined
+          ? swarmTranslation((i) => overlays.attached(i))
+          : withNameservers(swarmTranslation((i) => overlays.attached(i).map((a) => ({ ...a, aliases: [] }))), (i) => discovery.nameserversFor(i)));
     this.executor = opts.executor ?? new DockerExecutor(this.engine, { files: this.files, ...(translate === undefined ? {} : { translate }) });
     this.state = new StateDir(opts.stateDir);
     this.reporter = new StatusReporter(this.log);
@@ -132,6 +166,7 @@ export class Agent {
       report: (id, status) => this.reporter.report(id, status),
       files: this.files,
       ...(this.overlays === undefined ? {} : { networks: this.overlays }),
+      ...(discovery === undefined ? {} : { discovery }),
     });
   }
 
@@ -256,6 +291,7 @@ export class Agent {
     await this.stopLoop();
     await this.worker.stop();
     this.overlays?.close();
+    await this.discovery?.close();
     await this.files.close().catch((err: unknown) => this.log.warn({ err }, 'closing the secrets tmpfs failed'));
     this.reporter.stop();
     if (this.ownsEngine) this.engine.close();

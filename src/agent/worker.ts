@@ -7,10 +7,11 @@ import { statusFromContainer } from './exec/do.js';
 import type { Controller } from './exec/controller.js';
 import type { Executor } from './exec/executor.js';
 import type { OverlayAttachments } from './overlay.js';
+import type { TaskDiscovery } from './discovery.js';
 import type { RecoveredContainer } from './labels.js';
 import type { HostFiles } from './secrets.js';
 import { TaskManager } from './task-manager.js';
-import type { Timers } from './timers.js';
+import { sleep, type Timers } from './timers.js';
 
 /**
  * The node's side of the assignments (Swarm's agent worker): keeps the
@@ -34,6 +35,12 @@ export interface WorkerDeps {
    * ignore their networks (the engine's default bridge).
    */
   readonly networks?: OverlayAttachments;
+  /**
+   * Service discovery on those overlays: fed the `services` items, told when
+   * an instance's container runs (to program its VIPs) and before it is
+   * stopped (to let the other hosts take it out of their pools).
+   */
+  readonly discovery?: TaskDiscovery;
 }
 
 function asInstance(raw: unknown): Instance | undefined {
@@ -90,6 +97,9 @@ export class Worker {
     for (const r of diff.removed) if (r.kind === 'secret' || r.kind === 'config') this.deps.files?.setData(r.kind, r.id, undefined);
     // Networks next, also before instances: their ensure starts now and a new instance's prepare waits for it.
     for (const a of diff.updated) if (a.kind === 'network') this.deps.networks?.update(a.id, a.network);
+    for (const a of diff.updated) if (a.kind === 'services') this.deps.discovery?.update(a.id, a.services);
+    for (const r of diff.removed) if (r.kind === 'services') this.deps.discovery?.remove(r.id);
+    if (message.full) this.deps.discovery?.retain(new Set(itemsOfKind(set, 'services').map((s) => s.id)));
     const removals: Promise<void>[] = [];
     for (const r of diff.removed) {
       if (r.kind !== 'instance') continue;
@@ -138,7 +148,8 @@ export class Worker {
     const found = this.recovered.get(instance.id);
     const containerId = found?.containerId ?? instance.status.container?.containerId;
     const ctlr = this.deps.executor.controller(instance, this.nodeId, containerId);
-    const driven = this.deps.networks === undefined ? ctlr : withNetworks(ctlr, instance, this.deps.networks);
+    const networked = this.deps.networks === undefined ? ctlr : withNetworks(ctlr, instance, this.deps.networks);
+    const driven = this.deps.discovery === undefined ? networked : withDiscovery(networked, instance, this.deps.discovery, this.deps.log, this.deps.timers);
     let initial: InstanceStatus = instance.status;
     if (found !== undefined) {
       this.recovered.delete(instance.id);
@@ -215,6 +226,68 @@ export function withNetworks(inner: Controller, instance: Instance, networks: Ov
     shutdown: () => inner.shutdown(),
     terminate: () => inner.terminate(),
     remove: () => inner.remove(),
+    inspect: () => inner.inspect(),
+  };
+}
+
+/**
+ * The controller, with service discovery told about the container: when it
+ * runs (started, or found running after an agent restart: `wait` is where
+ * both arrive) its namespace gets the VIP rules; before it is stopped, the
+ * other hosts get a moment to drop it from their pools.
+ */
+export function withDiscovery(inner: Controller, instance: Instance, discovery: TaskDiscovery, log: Logger, timers: Timers): Controller {
+  const register = async (): Promise<boolean> => {
+    try {
+      const c = await inner.inspect();
+      if (c?.running === true && c.pid > 0) {
+        discovery.running(instance, c.pid);
+        return true;
+      }
+    } catch (err) {
+      log.debug({ err, instance: instance.id }, 'inspecting a container for service discovery failed');
+    }
+    return false;
+  };
+  return {
+    prepare: (signal) => inner.prepare(signal),
+    start: async (signal) => {
+      // With a healthcheck, start returns only once healthy; the task's own
+      // connections to VIPs need the rules from its first moments.
+      let settled = false;
+      const early = (async () => {
+        for (let i = 0; i < 100 && !settled; i++) {
+          await sleep(timers, 100);
+          if (!settled && (await register())) return;
+        }
+      })();
+      try {
+        await inner.start(signal);
+      } finally {
+        settled = true;
+      }
+      await early;
+      await register();
+    },
+    wait: async (signal) => {
+      await register();
+      const code = await inner.wait(signal);
+      discovery.gone(instance.id);
+      return code;
+    },
+    shutdown: async () => {
+      await discovery.beforeStop(instance);
+      await inner.shutdown();
+      discovery.gone(instance.id);
+    },
+    terminate: async () => {
+      await inner.terminate();
+      discovery.gone(instance.id);
+    },
+    remove: async () => {
+      discovery.gone(instance.id);
+      await inner.remove();
+    },
     inspect: () => inner.inspect(),
   };
 }
