@@ -282,6 +282,10 @@ export class Dispatcher {
     // Asked to rotate while it was away (or before this session): ask again now.
     if (this.opts.store.view((tx) => tx.get('node', nodeId))?.certificateState === 'rotate') {
       sink.send({ type: 'certificate-update', reason: 'root CA rotation' });
+    } else if (req.description.tls !== undefined && req.description.tls.trustRoot !== this.cluster().rootCa.certPem && this.cluster().rootCa.rotation === undefined) {
+      // A rotation completed while this node was reconnecting (rootChanged
+      // reached only the sessions open then): it still trusts the old roots.
+      sink.send({ type: 'certificate-update', reason: 'root CA rotation completed' });
     }
     void this.followAssignments(session);
     this.log.info({ nodeId, sessionId: session.id }, 'session opened');

@@ -45,10 +45,10 @@ export async function startSwarmManager(opts: StartSwarmManagerOptions): Promise
     log: opts.log.child({ component: 'swarm' }),
     ca,
     ...(rotation === undefined ? {} : { rotation }),
-    // A rotation's key lives beside the CA's; at the end the new root replaces the CA and the gateway's server certificate.
+    // A rotation's key lives beside the CA's; at the end the new root becomes the swarm's own (pki/swarm-ca), the API's CA stays.
     rootCaPersistence: {
       saveRotation: (r) => saveRootRotation(opts.pkiDir, r),
-      complete: (newCa) => completeRootRotation(opts.pkiDir, newCa, { now: opts.clock.now() }),
+      complete: (newCa) => completeRootRotation(opts.pkiDir, newCa),
     },
     describeLocalNode: async () => nodeDescriptionFromEngineInfo((await opts.engine.docker.info()) as Record<string, unknown>),
     localEngineUrl: opts.engineUrl,

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { TlsOptions } from 'node:tls';
 import { systemClock } from '../util/clock.js';
 import { notFound, StevedoreError, system } from '../util/errors.js';
-import { createRootCa, signingMaterial, trustBundle, type CaMaterial, type RootCaState, type RootRotation } from './ca.js';
+import { createRootCa, type CaMaterial, type RootCaState, type RootRotation } from './ca.js';
 import { dockerEnv, envScript } from './bundle.js';
 import {
   issueClientCertificate,
@@ -39,6 +39,15 @@ export function pkiPaths(dir: string) {
     caDir: join(root, 'ca'),
     caCert: join(root, 'ca', 'cert.pem'),
     caKey: join(root, 'ca', 'key.pem'),
+    /**
+     * The swarm's own root once it has been rotated away from the API's CA
+     * (absent until then: the swarm starts on the API's CA). Docker keeps the
+     * daemon's TLS and the swarm's CA apart in the same way, so rotating the
+     * swarm's root never locks the admins' client bundles out.
+     */
+    swarmCaDir: join(root, 'swarm-ca'),
+    swarmCaCert: join(root, 'swarm-ca', 'cert.pem'),
+    swarmCaKey: join(root, 'swarm-ca', 'key.pem'),
     rotationDir: join(root, 'ca-rotation'),
     rotationCert: join(root, 'ca-rotation', 'cert.pem'),
     rotationKey: join(root, 'ca-rotation', 'key.pem'),
@@ -245,16 +254,15 @@ export interface ClientBundleOptions {
 export async function issueClientBundle(dir: string, name: string, opts: ClientBundleOptions = {}): Promise<string> {
   validateClientName(name);
   const p = pkiPaths(dir);
-  const state = await loadRootCaState(dir);
-  // During a root rotation the new key signs (with the cross-signed certificate after the leaf) and
-  // ca.pem trusts both roots, so the bundle keeps working when the rotation completes.
-  const signer = signingMaterial(state);
-  const client = issueClientCertificate({ ca: { certPem: signer.caCertPem, keyPem: signer.caKeyPem }, name, now: opts.now ?? systemClock.now() });
+  // Admin bundles come from the API's CA, which a swarm root rotation never
+  // touches: ca.pem verifies the gateway's API certificate, issued by it too.
+  const ca = await loadCa(dir);
+  const client = issueClientCertificate({ ca, name, now: opts.now ?? systemClock.now() });
   const bundleDir = p.bundleDir(name);
   await mkdir(p.bundlesDir, { recursive: true, mode: PrivateDir });
   await replaceDir(bundleDir, [
-    { name: 'ca.pem', data: trustBundle(state), mode: PublicFile },
-    { name: 'cert.pem', data: client.certPem + (signer.intermediatesPem ?? ''), mode: PublicFile },
+    { name: 'ca.pem', data: ca.certPem, mode: PublicFile },
+    { name: 'cert.pem', data: client.certPem, mode: PublicFile },
     { name: 'key.pem', data: client.keyPem, mode: PrivateFile },
     { name: 'env.sh', data: envScript(dockerEnv(bundleDir, opts.host, opts.port)), mode: PublicFile },
   ]);
@@ -272,14 +280,20 @@ export function serverTlsOptions(dir: string): TlsOptions {
       throw system(`cannot read ${file}`, err);
     }
   };
-  // During a root rotation client certificates from either root are accepted (README: "Root rotation").
-  let next = '';
-  try {
-    next = readFileSync(p.rotationCert, 'utf8');
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT')) throw system(`cannot read ${p.rotationCert}`, err);
-  }
-  return serverTlsOptionsFromPems({ caPem: read(p.caCert) + next, certPem: read(p.serverCert), keyPem: read(p.serverKey) });
+  const optional = (file: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return '';
+      throw system(`cannot read ${file}`, err);
+    }
+  };
+  // Client certificates: admins' (the API's CA) and nodes' (the swarm's root,
+  // and during a rotation the next root too), so a worker's certificate is
+  // recognised and refused by role rather than at the handshake. The server's
+  // own certificate always comes from the API's CA (README: "Root rotation").
+  const caPem = read(p.caCert) + optional(p.swarmCaCert) + optional(p.rotationCert);
+  return serverTlsOptionsFromPems({ caPem, certPem: read(p.serverCert), keyPem: read(p.serverKey) });
 }
 
 /** The pending root rotation kept beside the CA, or undefined when none runs. */
@@ -298,8 +312,20 @@ export async function loadRootRotation(dir: string): Promise<RootRotation | unde
   }
 }
 
+/** The swarm's root: `swarm-ca/` once a rotation has moved it there, the API's CA before. */
+export async function loadSwarmCa(dir: string): Promise<CaMaterial> {
+  const p = pkiPaths(dir);
+  try {
+    const [certPem, keyPem] = await Promise.all([readFile(p.swarmCaCert, 'utf8'), readFile(p.swarmCaKey, 'utf8')]);
+    return { certPem, keyPem };
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return loadCa(dir);
+    throw system(`cannot read the swarm's CA under ${p.swarmCaDir}`, err);
+  }
+}
+
 export async function loadRootCaState(dir: string): Promise<RootCaState> {
-  const root = await loadCa(dir);
+  const root = await loadSwarmCa(dir);
   const rotation = await loadRootRotation(dir);
   return rotation === undefined ? { root } : { root, rotation };
 }
@@ -323,17 +349,16 @@ export async function saveRootRotation(dir: string, rotation: RootRotation | und
 }
 
 /**
- * The end of a rotation on disk: the new root replaces the CA (the old key is
- * deleted with its directory), the rotation directory goes, and the gateway's
- * server certificate is re-issued by the new root for the same names.
- * Client bundles from the old root stop working: re-issue them.
+ * The end of a rotation on disk: the new root becomes the swarm's root in
+ * `swarm-ca/` (a previous swarm root's key is deleted with its directory) and
+ * the rotation directory goes. The API's CA, the gateway's API certificate
+ * and the admins' bundles stay as they are: they are not the swarm's.
  */
-export async function completeRootRotation(dir: string, newCa: CaMaterial, opts: { readonly now?: number } = {}): Promise<void> {
+export async function completeRootRotation(dir: string, newCa: CaMaterial): Promise<void> {
   const p = pkiPaths(dir);
-  await replaceDir(p.caDir, [
+  await replaceDir(p.swarmCaDir, [
     { name: 'cert.pem', data: newCa.certPem, mode: PublicFile },
     { name: 'key.pem', data: newCa.keyPem, mode: PrivateFile },
   ]);
   await rm(p.rotationDir, { recursive: true, force: true });
-  await initPki(dir, opts.now === undefined ? {} : { now: opts.now });
 }

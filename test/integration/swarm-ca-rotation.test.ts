@@ -6,7 +6,7 @@
  * kept-alive connection), the agent's certificate is issued by the new root
  * and it trusts only the new root, `docker swarm ca` prints the new root, the
  * join tokens' digest is the new root's, the old token is refused and the new
- * one admits a node, the old admin bundle is refused once the rotation is done.
+ * one admits a node; admin bundles (the API's CA, not the swarm's) keep working.
  * Also issue 3's "a worker's certificate cannot call manager-only endpoints":
  * on the gateway (403) and on an agent's own TLS Docker endpoint.
  *
@@ -168,8 +168,9 @@ test('docker swarm ca --rotate: nodes stay Ready, certificates move to the new r
   await poller;
   keepAlive.destroy();
 
-  const newRoot = await readFile(path.join(gw.pkiDir, 'ca', 'cert.pem'), 'utf8');
-  assert.notEqual(newRoot, oldRoot, 'the CA on disk is the new root');
+  const newRoot = await readFile(path.join(gw.pkiDir, 'swarm-ca', 'cert.pem'), 'utf8');
+  assert.notEqual(newRoot, oldRoot, "the swarm's CA on disk is the new root");
+  assert.equal(await readFile(path.join(gw.pkiDir, 'ca', 'cert.pem'), 'utf8'), oldRoot, "the API's CA is not the swarm's to rotate");
   assert.equal(splitCertificates(newRoot).length, 1);
   assert.ok(rotated.trim().endsWith(newRoot.trim()), `the CLI ends by printing the new root:\n${rotated}`);
   assert.match(rotated, /rotated TLS certificates/);
@@ -182,8 +183,10 @@ test('docker swarm ca --rotate: nodes stay Ready, certificates move to the new r
   assert.match(gw.log(), /session closed after a certificate renewal/);
   console.log(`rotation took ${tookMs} ms; ${polls} node polls, all ready`);
 
-  // The old admin bundle: refused on a new connection once the rotation is done. A new one works.
-  await assert.rejects(call(gw.port, oldBundle, 'GET', '/v1.47/_ping'));
+  // The admin bundle from before keeps working on new connections (the API's CA
+  // is not the swarm's), and so does a new one.
+  assert.equal((await call(gw.port, oldBundle, 'GET', '/v1.47/_ping')).status, 200);
+  assert.equal((await ok(['swarm', 'ca'])).trim(), newRoot.trim(), 'the old bundle, through the real CLI');
   const newBundleDir = await issueClientBundle(gw.pkiDir, 'after-rotation');
   const admin = await bundleCreds(newBundleDir);
   const env = { ...gw.env, DOCKER_CERT_PATH: newBundleDir };
@@ -223,7 +226,8 @@ test('docker swarm ca --rotate: nodes stay Ready, certificates move to the new r
   });
 
   // A worker's certificate on the gateway: 403 with Swarm's PermissionDenied on every manager-only endpoint.
-  const workerCreds: Creds = { ca: newRoot, cert: id.certPem, key: id.keyPem };
+  // (The gateway's API certificate is the API's CA's: that is what the client verifies.)
+  const workerCreds: Creds = { ca: oldRoot, cert: id.certPem, key: id.keyPem };
   for (const [method, p] of [
     ['GET', '/v1.47/swarm'],
     ['GET', '/v1.47/nodes'],
@@ -253,7 +257,10 @@ test('docker swarm ca --rotate: nodes stay Ready, certificates move to the new r
   assert.equal(refused.status, 403);
   assert.match((refused.body as { message: string }).message, /Permission denied: remote certificate not part of OUs/);
   assert.equal((await call(tcp.port, other, 'GET', '/v1.41/containers/json')).status, 403);
-  assert.equal((await call(tcp.port, { ...admin, servername: 'swarm-worker' }, 'GET', '/v1.41/_ping')).status, 200, 'an admin bundle may');
+  // An admin bundle is the API's CA's: agents trust the swarm's root alone
+  // once it has its own, so admins go through the gateway (as with Docker,
+  // whose swarm CA is not its daemons' API CA).
+  await assert.rejects(call(tcp.port, { ...admin, ca: newRoot, servername: 'swarm-worker' }, 'GET', '/v1.41/_ping'), 'an API-CA admin bundle is not a swarm certificate');
   const stateDir = path.join(path.dirname(gw.pkiDir), 'state', 'agent');
   const manager: Creds = { ca: newRoot, cert: await readFile(path.join(stateDir, 'node.crt'), 'utf8'), key: await readFile(path.join(stateDir, 'node.key'), 'utf8'), servername: 'swarm-worker' };
   assert.equal((await call(tcp.port, manager, 'GET', '/v1.41/_ping')).status, 200, "the gateway's manager certificate may");
