@@ -166,8 +166,9 @@ async function vipOf(service: string): Promise<string> {
 
 /** n HTTP requests to addr:80 from the client; who answered each (the task's hostname), '' for a failure. */
 async function requests(c: TaskOnHost, addr: string, n: number): Promise<string[]> {
-  const out = await execIn(c, `for i in $(seq ${n}); do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${addr} 80 | tail -n 1; echo; done`);
-  return out.split('\n').filter((l, i, all) => i < all.length - 1 || l !== '').filter((_, i) => i % 2 === 0).map((l) => l.trim());
+  // One "R:<body's last line>" per request, so a request that got nothing still counts (as '').
+  const out = await execIn(c, `for i in $(seq ${n}); do echo "R:$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${addr} 80 | tail -n 1)"; done`);
+  return out.split('\n').filter((l) => l.startsWith('R:')).map((l) => l.slice(2).trim());
 }
 
 describe('service discovery and VIP load balancing on an overlay across three hosts', () => {
