@@ -126,6 +126,20 @@ test('a node down for longer than the grace has its replicated instances resched
   h.stop();
 });
 
+test('instances moved off a node down past the grace start at once, without the restart delay', async () => {
+  const h = await new Harness({ nodes: 2, nodeDownGraceMs: 5_000 }).start();
+  await h.createWorkload(workload('web', { mode: { kind: 'replicated', replicas: 4 } })); // default delay: 5 s
+  await h.settle();
+  assert.equal(h.running('web').filter((i) => i.nodeId === 'node-1').length, 2);
+  h.agent.silence('node-1', true);
+  await h.setNodeState('node-1', 'down');
+  await h.advance(5_000); // the grace, and nothing more
+  const running = h.running('web');
+  assert.equal(running.length, 4);
+  assert.ok(running.every((i) => i.nodeId === 'node-2'));
+  h.stop();
+});
+
 test('a removed node has its replicated instances rescheduled at once, and its leftovers reaped', async () => {
   const h = await new Harness({ nodes: 2 }).start();
   await h.createWorkload(workload('web', { mode: { kind: 'replicated', replicas: 2 }, restart: { delayMs: 0 } }));

@@ -59,8 +59,9 @@ type Watched = (typeof watched)[number];
  * version, in memory as in Swarm, seeded from the store at start.
  *
  * Nodes: the replicated instances of a node that is drained, removed, or down
- * for longer than a short grace are restarted elsewhere the same way (a
- * drained node's without delay). Global instances of such nodes are the
+ * for longer than a short grace are restarted elsewhere the same way, without
+ * the restart delay (they did not crash, and a down node already waited out
+ * the grace). Global instances of such nodes are the
  * global reconciler's (it shuts them down).
  */
 export class RestartSupervisor extends Component<Watched> {
@@ -185,8 +186,9 @@ export class RestartSupervisor extends Component<Watched> {
     if (w === undefined) return; // the task reaper removes what a deleted workload leaves
     const node = i.nodeId === undefined ? undefined : tx.get('node', i.nodeId);
     const kind = w.spec.mode.kind;
-    if (!isDone(i)) {
-      // Still going: only a lost node (removed, drained, down past the grace) moves a replicated instance.
+    // Still going: only a lost node (removed, drained, down past the grace) moves a replicated instance.
+    const lostNode = !isDone(i);
+    if (lostNode) {
       if (!isReplicatedKind(kind) || i.nodeId === undefined) return;
       if (!(node === undefined || node.spec.availability === 'drain' || this.downExpired.has(i.nodeId))) return;
     }
@@ -211,8 +213,10 @@ export class RestartSupervisor extends Component<Watched> {
     }
     setDesired(tx, i, 'shutdown');
     const now = this.clock.now();
-    const drained = node?.spec.availability === 'drain';
-    const delay = drained ? 0 : i.template.restartPolicy.delayMs;
+    // The restart delay keeps a crashing task from looping; an instance moved off a lost node did
+    // not crash, and a down node has already waited out the grace. Swarm adds the delay there too
+    // (it skips it only for drained nodes), which is most of its 20 s from dead host to running again.
+    const delay = lostNode || node?.spec.availability === 'drain' ? 0 : i.template.restartPolicy.delayMs;
     // Wait for the old one to stop, unless it has already or its node will never say.
     const waitStop = !isDone(i) && node !== undefined && node.status.state !== 'down' && !this.downExpired.has(node.id);
     const replacement = tx.create(
