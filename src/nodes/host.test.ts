@@ -64,7 +64,8 @@ describe('shell text', () => {
   it('runs the agent from current with the host paths', () => {
     assert.equal(
       agentCommand('/usr/bin/node'),
-      '/usr/bin/node /opt/stevedore/current/stevedore.mjs agent --engine unix:///var/run/docker.sock --state-dir /var/lib/stevedore-agent --listen-docker unix:///run/stevedore/agent.sock',
+      // The TCP endpoint is how the gateway reaches this host's engine (service logs, exec on its tasks).
+      '/usr/bin/node /opt/stevedore/current/stevedore.mjs agent --engine unix:///var/run/docker.sock --state-dir /var/lib/stevedore-agent --listen-docker unix:///run/stevedore/agent.sock --listen-docker-tcp 0.0.0.0:2378',
     );
     assert.match(systemdUnit('/usr/bin/node'), /^ExecStart=\/usr\/bin\/node \/opt\/stevedore\/current\/stevedore\.mjs agent /m);
     assert.match(systemdUnit('/usr/bin/node'), /^Restart=always$/m);

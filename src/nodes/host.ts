@@ -22,6 +22,14 @@ export const HostPaths = {
   unit: '/etc/systemd/system/stevedore-agent.service',
 } as const;
 
+/**
+ * The agent's Docker endpoint over TCP (mutual TLS with its node certificate,
+ * manager and admin certificates only): how the gateway reaches this host's
+ * engine for `docker service logs`, `docker exec`/`ps` on its tasks and merged
+ * listings. Not 2376, which the host's own dockerd often serves.
+ */
+export const AgentDockerPort = 2378;
+
 export const UnitName = 'stevedore-agent.service';
 export const MinNodeMajor = 20;
 
@@ -41,6 +49,7 @@ export function agentCommand(nodePath: string): string {
     '--engine', `unix://${HostPaths.engineSocket}`,
     '--state-dir', HostPaths.state,
     '--listen-docker', `unix://${HostPaths.agentSocket}`,
+    '--listen-docker-tcp', `0.0.0.0:${AgentDockerPort}`,
   ].join(' ');
 }
 
