@@ -84,6 +84,18 @@ describe('images API', () => {
     assert.match(String(messages[messages.length - 1]?.['status']), /busybox:latest/);
   });
 
+  it('answers distribution inspect from the registry (what service create pins the image with)', async () => {
+    const res = await request(app).get('/v1.47/distribution/busybox:latest/json');
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assertMatchesDefinition(res.body, 'DistributionInspect');
+    const body = res.body as { Descriptor: { digest: string }; Platforms: { os: string }[] };
+    assert.match(body.Descriptor.digest, /^sha256:[0-9a-f]{64}$/);
+    assert.ok(body.Platforms.some((p) => p.os === 'linux'));
+    const missing = await request(app).get('/v1.47/distribution/stv-no-such-image-' + suffix + ':latest/json');
+    assert.ok(missing.status >= 400, `unknown image answers an error, got ${missing.status}`);
+    assert.equal(typeof (missing.body as { message?: unknown }).message, 'string');
+  });
+
   it('refuses a pull without an image and keeps serving', async () => {
     const missing = await request(app).post('/v1.47/images/create');
     assert.equal(missing.status, 400);

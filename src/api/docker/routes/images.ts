@@ -8,7 +8,8 @@ import { mergeImageLists, normalizeImageInspect } from '../images-merge.js';
 
 /**
  * Images. Listing merges every engine's images; everything else works on the
- * local engine, where standalone containers run. Image names may hold slashes
+ * local engine, where standalone containers run (distribution inspect too: it
+ * asks the registry, through the engine's mirrors and credentials). Image names may hold slashes
  * (`localhost:5000/team/app:1.0`), hence the `*name` wildcards, and the request
  * path goes to the engine as the client wrote it.
  */
@@ -66,6 +67,13 @@ export function imagesRoutes(ctx: ApiContext): Router {
     imageName(req);
     const { reply } = await locate(ctx.engines, { method: 'GET', path: req.url, apiVersion: req.apiVersion });
     res.status(reply.status).json(expectOk(reply));
+  });
+
+  // The registry's manifest digest and platforms: `docker service create/update`
+  // pin the image by digest with it (and warn that they could not, without it).
+  router.get('/distribution/*name/json', async (req, res) => {
+    imageName(req);
+    await passThrough(local(), req, res);
   });
 
   router.get('/images/*name/get', async (req, res) => {
