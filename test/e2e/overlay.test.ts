@@ -15,118 +15,17 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { ensureImage, startTestGateway, type TestGateway } from '../support/gateway.js';
-import { repoRoot, testbedHosts, type TestbedHost } from '../support/testbed.js';
+import { DOCKER, E2eCluster, inNetns, onHost, run, wireguardInterfaceOf } from '../support/e2e-cluster.js';
+import { testbedHosts, type TestbedHost } from '../support/testbed.js';
 
-const DOCKER = '/usr/local/bin/docker';
 const SERVICE = 'e2eov';
 const NETWORK = 'e2eov-net';
 const ENC = 'e2eov-enc';
 const KiB64 = 65536;
 const picked = testbedHosts(3);
 const hosts = [picked[0], picked[1], picked[2]] as [TestbedHost, TestbedHost, TestbedHost];
-let gw: TestGateway;
-let work: string;
-let token = '';
-let manager = '';
-const agents = new Map<string, ChildProcess>();
-const wgOf = (h: TestbedHost): string => `stvwg-${h.name}`;
-
-type Result = { code: number; stdout: string; stderr: string };
-
-function run(cmd: string, args: readonly string[], env: Record<string, string> = {}, timeout = 120_000): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, timeout, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-const docker = (args: readonly string[]) => run(DOCKER, args, gw.env);
-
-async function ok(args: readonly string[]): Promise<string> {
-  const r = await docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}\n--- gateway log (tail) ---\n${gw.log().slice(-2000)}`);
-  return r.stdout;
-}
-
-/** The host's own engine, straight (not through the gateway). */
-async function onHost(h: TestbedHost, args: readonly string[]): Promise<string> {
-  const r = await run(DOCKER, ['-H', h.dockerHost, ...args]);
-  assert.equal(r.code, 0, `docker -H ${h.name} ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-/** A command in the host's network namespace (ip, bridge). */
-async function inNetns(h: TestbedHost, args: readonly string[]): Promise<string> {
-  const r = await run('nsenter', [`--net=/var/run/netns/${h.namespace}`, '--', ...args]);
-  assert.equal(r.code, 0, `${args.join(' ')} in ${h.name} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      const tasks = await docker(['service', 'ls', '-q']).then(async (r) => (r.stdout.trim() ? (await docker(['service', 'ps', '--no-trunc', ...r.stdout.trim().split('\n')])).stdout : ''));
-      throw new Error(`timed out waiting for ${what}\n--- tasks ---\n${tasks}\n--- gateway log (tail) ---\n${gw.log().slice(-3000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-async function startAgentOn(h: TestbedHost): Promise<void> {
-  const dir = path.join(work, h.name);
-  const child = spawn(
-    'nsenter',
-    [
-      `--net=/var/run/netns/${h.namespace}`,
-      process.execPath, path.join(repoRoot(), 'bin', 'stevedore.js'), 'agent',
-      '--engine', h.dockerHost,
-      '--state-dir', dir,
-      '--listen-docker', `unix://${dir}.sock`,
-      // The hosts share /var/run (wireguard-go's control sockets): one interface name each.
-      '--wireguard-interface', wgOf(h),
-      '--log-level', 'warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let errText = '';
-  child.stderr?.on('data', (c: Buffer) => (errText = (errText + c.toString()).slice(-4000)));
-  agents.set(h.name, child);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const r = await run(DOCKER, ['-H', `unix://${dir}.sock`, 'version', '--format', '{{.Server.Version}}']);
-    if (r.code === 0) break;
-    if (Date.now() > deadline) throw new Error(`agent on ${h.name} did not come up: ${r.stderr}\n${errText}`);
-    await new Promise((r2) => setTimeout(r2, 250));
-  }
-}
-
-function stopAgent(name: string): Promise<void> {
-  const child = agents.get(name);
-  agents.delete(name);
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
-async function joinAgent(h: TestbedHost): Promise<void> {
-  await startAgentOn(h);
-  const r = await run(process.execPath, [path.join(repoRoot(), 'bin', 'stevedore.js'), 'agent', 'join', manager, '--token', token, '--agent', `unix://${path.join(work, h.name)}.sock`, '--advertise-addr', h.address]);
-  assert.equal(r.code, 0, r.stderr);
-}
-
-async function readyWorkers(): Promise<number> {
-  const out = await ok(['node', 'ls', '--format', '{{.Status}} {{.ManagerStatus}}']);
-  return out.split('\n').filter((l) => l.trim() === 'Ready').length;
-}
+let c: E2eCluster;
+const wgOf = wireguardInterfaceOf;
 
 interface TaskOnHost {
   readonly host: TestbedHost;
@@ -165,25 +64,13 @@ describe('overlay networks across three hosts', () => {
   let encVni = 0;
 
   before(async () => {
-    await Promise.all(hosts.map((h) => ensureImage(h.dockerHost)));
-    work = await mkdtemp(path.join(tmpdir(), 'stv-e2e-ov-'));
-    gw = await startTestGateway({ engine: hosts[0].dockerHost, args: ['--dispatcher-listen', '10.211.0.1:0', '--advertise-addr', '10.211.0.1'] });
-    await ok(['swarm', 'init', '--advertise-addr', '10.211.0.1']);
-    const join = await ok(['swarm', 'join-token', 'worker']);
-    const m = /--token (\S+) (\S+)/.exec(join);
-    assert.ok(m, join);
-    token = m[1] ?? '';
-    manager = m[2] ?? '';
-    for (const h of hosts) await joinAgent(h);
-    await eventually('three workers ready', async () => (await readyWorkers()) === 3, 30_000);
+    c = await E2eCluster.start({ prefix: 'stv-e2e-ov-', first: hosts[0], workers: hosts });
   });
 
   after(async () => {
-    await docker(['service', 'rm', SERVICE]);
-    await docker(['service', 'rm', ENC]);
-    await docker(['swarm', 'leave', '--force']);
-    for (const h of hosts) await run(DOCKER, ['-H', `unix://${path.join(work, h.name)}.sock`, 'swarm', 'leave', '--force']);
-    for (const name of [...agents.keys()]) await stopAgent(name);
+    await c?.docker(['service', 'rm', SERVICE]);
+    await c?.docker(['service', 'rm', ENC]);
+    await c?.stop(hosts);
     for (const h of hosts) {
       for (const svc of [SERVICE, ENC]) {
         const left = (await run(DOCKER, ['-H', h.dockerHost, 'ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${svc}`])).stdout.trim();
@@ -195,25 +82,23 @@ describe('overlay networks across three hosts', () => {
       // wireguard-go exits when its interface goes.
       await run('nsenter', [`--net=/var/run/netns/${h.namespace}`, '--', 'ip', 'link', 'del', wgOf(h)]);
     }
-    await gw?.stop();
-    await rm(work, { recursive: true, force: true });
   });
 
   it('a 3-replica service on an overlay gets one task per host, each at the allocator\'s address with MTU 1450', async () => {
-    await ok(['network', 'create', '-d', 'overlay', '--subnet', '10.231.0.0/24', NETWORK]);
-    await ok([
+    await c.ok(['network', 'create', '-d', 'overlay', '--subnet', '10.231.0.0/24', NETWORK]);
+    await c.ok([
       'service', 'create', '--detach', '--name', SERVICE, '--network', NETWORK, '--replicas', '3',
       '--constraint', 'node.role==worker', '--replicas-max-per-node', '1',
       'busybox', 'httpd', '-f', '-p', '80',
     ]);
-    await eventually('three tasks running, one per host', async () => {
+    await c.eventually('three tasks running, one per host', async () => {
       const t = await tasksOnHosts();
       return t.length === 3 && new Set(t.map((x) => x.host.name)).size === 3;
     });
     const tasks = await tasksOnHosts();
     for (const t of tasks) {
       // The address the allocator wrote on the task is the container's.
-      const attachments = JSON.parse(await ok(['inspect', '--type', 'task', '--format', '{{json .NetworksAttachments}}', t.taskId])) as { Addresses: string[] }[];
+      const attachments = JSON.parse(await c.ok(['inspect', '--type', 'task', '--format', '{{json .NetworksAttachments}}', t.taskId])) as { Addresses: string[] }[];
       const addrs = attachments.flatMap((a) => a.Addresses);
       assert.ok(addrs.includes(`${t.ip}/24`), `task ${t.taskId} on ${t.host.name}: container ${t.ip}, allocator ${addrs.join(',')}`);
       assert.match(t.ip, /^10\.231\.0\./);
@@ -261,9 +146,9 @@ describe('overlay networks across three hosts', () => {
     const netBefore = (await onHost(h2, ['network', 'inspect', '-f', '{{.Id}}', NETWORK])).trim();
     const before2 = (await tasksOnHosts()).find((t) => t.host === h2);
     assert.ok(before2);
-    await stopAgent(h2.name);
-    await startAgentOn(h2);
-    await eventually(`${h2.name} ready again`, async () => (await readyWorkers()) === 3, 30_000);
+    await c.stopAgent(h2.name);
+    await c.startAgentOn(h2);
+    await c.eventually(`${h2.name} ready again`, async () => (await c.readyWorkers()) === 3, 30_000);
     // Give the agent its full assignment set and time to act on it.
     await new Promise((r) => setTimeout(r, 3000));
     assert.equal((await onHost(h2, ['network', 'inspect', '-f', '{{.Id}}', NETWORK])).trim(), netBefore);
@@ -275,30 +160,30 @@ describe('overlay networks across three hosts', () => {
   });
 
   it('a host whose last task leaves loses the overlay; the others keep it; removing the service leaves nothing', async () => {
-    await ok(['service', 'scale', '--detach', `${SERVICE}=2`]);
-    await eventually('two tasks', async () => (await tasksOnHosts()).length === 2);
+    await c.ok(['service', 'scale', '--detach', `${SERVICE}=2`]);
+    await c.eventually('two tasks', async () => (await tasksOnHosts()).length === 2);
     const tasks = await tasksOnHosts();
     const gone = hosts.find((h) => !tasks.some((t) => t.host === h));
     assert.ok(gone);
-    await eventually(`overlay gone from ${gone.name}`, async () => (await overlayOn(gone, vni)).length === 0, 30_000);
+    await c.eventually(`overlay gone from ${gone.name}`, async () => (await overlayOn(gone, vni)).length === 0, 30_000);
     for (const t of tasks) assert.equal((await overlayOn(t.host, vni)).length, 3, t.host.name);
     // The two remaining tasks still reach each other.
     const [a, b] = tasks;
     assert.ok(a && b);
     assert.match(await execIn(a, `ping -c 2 -W 5 ${b.ip}`), /2 packets received/);
 
-    await ok(['service', 'rm', SERVICE]);
-    for (const h of hosts) await eventually(`overlay gone from ${h.name}`, async () => (await overlayOn(h, vni)).length === 0, 60_000);
-    await ok(['network', 'rm', NETWORK]);
+    await c.ok(['service', 'rm', SERVICE]);
+    for (const h of hosts) await c.eventually(`overlay gone from ${h.name}`, async () => (await overlayOn(h, vni)).length === 0, 60_000);
+    await c.ok(['network', 'rm', NETWORK]);
   });
   it('--opt encrypted: VXLAN over WireGuard (wireguard-go), MTU 1390, 64 KiB from host 1 to host 3; the tunnel goes with the last encrypted network', async () => {
-    await ok(['network', 'create', '-d', 'overlay', '--opt', 'encrypted', '--subnet', '10.231.1.0/24', ENC]);
-    await ok([
+    await c.ok(['network', 'create', '-d', 'overlay', '--opt', 'encrypted', '--subnet', '10.231.1.0/24', ENC]);
+    await c.ok([
       'service', 'create', '--detach', '--name', ENC, '--network', ENC, '--replicas', '3',
       '--constraint', 'node.role==worker', '--replicas-max-per-node', '1',
       'busybox', 'httpd', '-f', '-p', '80',
     ]);
-    await eventually('three encrypted tasks running, one per host', async () => {
+    await c.eventually('three encrypted tasks running, one per host', async () => {
       const t = await tasksOnHosts(ENC, ENC);
       return t.length === 3 && new Set(t.map((x) => x.host.name)).size === 3;
     });
@@ -332,13 +217,13 @@ describe('overlay networks across three hosts', () => {
     assert.equal(got.split('\n')[0]?.trim(), String(KiB64));
     assert.equal(got.split('\n')[1]?.split(' ')[0], sent);
 
-    await ok(['service', 'rm', ENC]);
+    await c.ok(['service', 'rm', ENC]);
     for (const h of hosts) {
-      await eventually(`encrypted overlay and tunnel gone from ${h.name}`, async () => {
+      await c.eventually(`encrypted overlay and tunnel gone from ${h.name}`, async () => {
         const links = await inNetns(h, ['ip', '-o', 'link', 'show']);
         return (await overlayOn(h, encVni)).length === 0 && !links.includes(` ${wgOf(h)}:`);
       }, 60_000);
     }
-    await ok(['network', 'rm', ENC]);
+    await c.ok(['network', 'rm', ENC]);
   });
 });

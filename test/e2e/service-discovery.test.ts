@@ -15,14 +15,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { ensureImage, startTestGateway, type TestGateway } from '../support/gateway.js';
-import { repoRoot, testbedHosts, type TestbedHost } from '../support/testbed.js';
+import { readFile } from 'node:fs/promises';
+import { DOCKER, E2eCluster, onHost, run } from '../support/e2e-cluster.js';
+import { testbedHosts, type TestbedHost } from '../support/testbed.js';
 
-const DOCKER = '/usr/local/bin/docker';
 const WEB = 'sdweb';
 const CLIENT = 'sdclient';
 const RR = 'sdrr';
@@ -31,95 +27,8 @@ const NETWORK = 'sd-net';
 const SUBNET_PREFIX = '10.231.4.';
 const picked = testbedHosts(3);
 const hosts = [picked[0], picked[1], picked[2]] as [TestbedHost, TestbedHost, TestbedHost];
-let gw: TestGateway;
-let work: string;
-let token = '';
-let manager = '';
+let cluster: E2eCluster;
 let vni = 0;
-const agents = new Map<string, ChildProcess>();
-
-type Result = { code: number; stdout: string; stderr: string };
-
-function run(cmd: string, args: readonly string[], env: Record<string, string> = {}, timeout = 120_000): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, timeout, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-const docker = (args: readonly string[]) => run(DOCKER, args, gw.env);
-
-async function ok(args: readonly string[]): Promise<string> {
-  const r = await docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}\n--- gateway log (tail) ---\n${gw.log().slice(-2000)}`);
-  return r.stdout;
-}
-
-async function onHost(h: TestbedHost, args: readonly string[]): Promise<string> {
-  const r = await run(DOCKER, ['-H', h.dockerHost, ...args]);
-  assert.equal(r.code, 0, `docker -H ${h.name} ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      const tasks = await docker(['service', 'ls', '-q']).then(async (r) => (r.stdout.trim() ? (await docker(['service', 'ps', '--no-trunc', ...r.stdout.trim().split('\n')])).stdout : ''));
-      throw new Error(`timed out waiting for ${what}\n--- tasks ---\n${tasks}\n--- gateway log (tail) ---\n${gw.log().slice(-3000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-async function startAgentOn(h: TestbedHost): Promise<void> {
-  const dir = path.join(work, h.name);
-  const child = spawn(
-    'nsenter',
-    [
-      `--net=/var/run/netns/${h.namespace}`,
-      process.execPath, path.join(repoRoot(), 'bin', 'stevedore.js'), 'agent',
-      '--engine', h.dockerHost,
-      '--state-dir', dir,
-      '--listen-docker', `unix://${dir}.sock`,
-      '--wireguard-interface', `stvwg-${h.name}`,
-      '--log-level', 'warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let errText = '';
-  child.stderr?.on('data', (c: Buffer) => (errText = (errText + c.toString()).slice(-4000)));
-  agents.set(h.name, child);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const r = await run(DOCKER, ['-H', `unix://${dir}.sock`, 'version', '--format', '{{.Server.Version}}']);
-    if (r.code === 0) break;
-    if (Date.now() > deadline) throw new Error(`agent on ${h.name} did not come up: ${r.stderr}\n${errText}`);
-    await new Promise((r2) => setTimeout(r2, 250));
-  }
-}
-
-function stopAgent(name: string): Promise<void> {
-  const child = agents.get(name);
-  agents.delete(name);
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
-async function joinAgent(h: TestbedHost): Promise<void> {
-  await startAgentOn(h);
-  const r = await run(process.execPath, [path.join(repoRoot(), 'bin', 'stevedore.js'), 'agent', 'join', manager, '--token', token, '--agent', `unix://${path.join(work, h.name)}.sock`, '--advertise-addr', h.address]);
-  assert.equal(r.code, 0, r.stderr);
-}
-
-async function readyWorkers(): Promise<number> {
-  const out = await ok(['node', 'ls', '--format', '{{.Status}} {{.ManagerStatus}}']);
-  return out.split('\n').filter((l) => l.trim() === 'Ready').length;
-}
 
 interface TaskOnHost {
   readonly host: TestbedHost;
@@ -157,8 +66,8 @@ async function resolve(t: TaskOnHost, name: string): Promise<string[]> {
 }
 
 async function vipOf(service: string): Promise<string> {
-  const netId = (await ok(['network', 'inspect', '-f', '{{.Id}}', NETWORK])).trim();
-  const vips = JSON.parse(await ok(['service', 'inspect', '-f', '{{json .Endpoint.VirtualIPs}}', service])) as { NetworkID: string; Addr: string }[];
+  const netId = (await cluster.ok(['network', 'inspect', '-f', '{{.Id}}', NETWORK])).trim();
+  const vips = JSON.parse(await cluster.ok(['service', 'inspect', '-f', '{{json .Endpoint.VirtualIPs}}', service])) as { NetworkID: string; Addr: string }[];
   const v = vips.find((x) => x.NetworkID === netId);
   assert.ok(v, `a VIP on ${NETWORK}: ${JSON.stringify(vips)}`);
   return v.Addr.split('/')[0] ?? '';
@@ -173,24 +82,12 @@ async function requests(c: TaskOnHost, addr: string, n: number): Promise<string[
 
 describe('service discovery and VIP load balancing on an overlay across three hosts', () => {
   before(async () => {
-    await Promise.all(hosts.map((h) => ensureImage(h.dockerHost)));
-    work = await mkdtemp(path.join(tmpdir(), 'stv-e2e-sd-'));
-    gw = await startTestGateway({ engine: hosts[0].dockerHost, args: ['--dispatcher-listen', '10.211.0.1:0', '--advertise-addr', '10.211.0.1'] });
-    await ok(['swarm', 'init', '--advertise-addr', '10.211.0.1']);
-    const join = await ok(['swarm', 'join-token', 'worker']);
-    const m = /--token (\S+) (\S+)/.exec(join);
-    assert.ok(m, join);
-    token = m[1] ?? '';
-    manager = m[2] ?? '';
-    for (const h of hosts) await joinAgent(h);
-    await eventually('three workers ready', async () => (await readyWorkers()) === 3, 30_000);
+    cluster = await E2eCluster.start({ prefix: 'stv-e2e-sd-', first: hosts[0], workers: hosts });
   });
 
   after(async () => {
-    for (const s of [WEB, CLIENT, RR, HC]) await docker(['service', 'rm', s]);
-    await docker(['swarm', 'leave', '--force']);
-    for (const h of hosts) await run(DOCKER, ['-H', `unix://${path.join(work, h.name)}.sock`, 'swarm', 'leave', '--force']);
-    for (const name of [...agents.keys()]) await stopAgent(name);
+    for (const s of [WEB, CLIENT, RR, HC]) await cluster?.docker(['service', 'rm', s]);
+    await cluster?.stop(hosts);
     for (const h of hosts) {
       for (const svc of [WEB, CLIENT, RR, HC]) {
         const left = (await run(DOCKER, ['-H', h.dockerHost, 'ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${svc}`])).stdout.trim();
@@ -200,19 +97,17 @@ describe('service discovery and VIP load balancing on an overlay across three ho
       for (const id of nets.split('\n').filter(Boolean)) await run(DOCKER, ['-H', h.dockerHost, 'network', 'rm', id]);
       if (vni > 0) for (const l of [`stvx-${vni}`, `stv-${vni}`]) await run('nsenter', [`--net=/var/run/netns/${h.namespace}`, '--', 'ip', 'link', 'del', l]);
     }
-    await gw?.stop();
-    await rm(work, { recursive: true, force: true });
   });
 
   it('a 6-replica web service (two tasks per host) and a client on one overlay', async () => {
-    await ok(['network', 'create', '-d', 'overlay', '--subnet', `${SUBNET_PREFIX}0/24`, NETWORK]);
-    await ok([
+    await cluster.ok(['network', 'create', '-d', 'overlay', '--subnet', `${SUBNET_PREFIX}0/24`, NETWORK]);
+    await cluster.ok([
       'service', 'create', '--detach', '--name', WEB, '--network', `name=${NETWORK},alias=www`, '--replicas', '6',
       '--constraint', 'node.role==worker', '--replicas-max-per-node', '2',
       'busybox', 'sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www',
     ]);
-    await ok(['service', 'create', '--detach', '--name', CLIENT, '--network', NETWORK, '--constraint', 'node.role==worker', 'busybox', 'sleep', '3600']);
-    await eventually('six web tasks, two per host, and the client', async () => {
+    await cluster.ok(['service', 'create', '--detach', '--name', CLIENT, '--network', NETWORK, '--constraint', 'node.role==worker', 'busybox', 'sleep', '3600']);
+    await cluster.eventually('six web tasks, two per host, and the client', async () => {
       const t = await tasksOnHosts(WEB);
       const c = await tasksOnHosts(CLIENT);
       return t.length === 6 && hosts.every((h) => t.filter((x) => x.host === h).length === 2) && c.length === 1;
@@ -225,7 +120,7 @@ describe('service discovery and VIP load balancing on an overlay across three ho
     const vip = await vipOf(WEB);
     assert.ok(vip.startsWith(SUBNET_PREFIX), vip);
     const tasks = await tasksOnHosts(WEB);
-    await eventually('tasks.web lists six addresses', async () => (await resolve(c, `tasks.${WEB}`)).length === 6, 30_000);
+    await cluster.eventually('tasks.web lists six addresses', async () => (await resolve(c, `tasks.${WEB}`)).length === 6, 30_000);
     assert.deepEqual(await resolve(c, WEB), [vip]);
     assert.deepEqual(await resolve(c, 'www'), [vip]);
     assert.deepEqual(await resolve(c, `tasks.${WEB}`), tasks.map((t) => t.ip).sort());
@@ -256,11 +151,11 @@ describe('service discovery and VIP load balancing on an overlay across three ho
   });
 
   it('a dnsrr service resolves to its tasks\' addresses; an external name is forwarded to the host\'s resolvers', async (t) => {
-    await ok(['service', 'create', '--detach', '--name', RR, '--network', NETWORK, '--endpoint-mode', 'dnsrr', '--replicas', '2', '--constraint', 'node.role==worker', 'busybox', 'sleep', '3600']);
-    await eventually('two dnsrr tasks', async () => (await tasksOnHosts(RR)).length === 2);
+    await cluster.ok(['service', 'create', '--detach', '--name', RR, '--network', NETWORK, '--endpoint-mode', 'dnsrr', '--replicas', '2', '--constraint', 'node.role==worker', 'busybox', 'sleep', '3600']);
+    await cluster.eventually('two dnsrr tasks', async () => (await tasksOnHosts(RR)).length === 2);
     const rr = (await tasksOnHosts(RR)).map((t) => t.ip).sort();
     const c = await clientTask();
-    await eventually('the dnsrr name lists both tasks', async () => JSON.stringify(await resolve(c, RR)) === JSON.stringify(rr), 30_000);
+    await cluster.eventually('the dnsrr name lists both tasks', async () => JSON.stringify(await resolve(c, RR)) === JSON.stringify(rr), 30_000);
     // No internet here: a name the host's /etc/hosts knows (this machine's own name if it has one, else localhost).
     const hostsFile = await readFile('/etc/hosts', 'utf8');
     const entry = hostsFile
@@ -277,33 +172,33 @@ describe('service discovery and VIP load balancing on an overlay across three ho
   it('scaling down removes the addresses, and no request fails while the tasks go', async (t) => {
     const c = await clientTask();
     const vip = await vipOf(WEB);
-    await ok(['service', 'scale', '--detach', `${WEB}=3`]);
+    await cluster.ok(['service', 'scale', '--detach', `${WEB}=3`]);
     // Keep asking while the three go: each request must be answered.
     const during = await requests(c, vip, 60);
     assert.ok(during.every((a) => a !== ''), `a request failed during the scale-down: ${during.join(',')}`);
     t.diagnostic(`during the scale-down: ${during.length} requests, answered by ${new Set(during).size} tasks`);
-    await eventually('three web tasks', async () => (await tasksOnHosts(WEB)).length === 3);
+    await cluster.eventually('three web tasks', async () => (await tasksOnHosts(WEB)).length === 3);
     const left = (await tasksOnHosts(WEB)).map((t) => t.ip).sort();
-    await eventually('tasks.web lists three addresses', async () => JSON.stringify(await resolve(c, `tasks.${WEB}`)) === JSON.stringify(left), 30_000);
+    await cluster.eventually('tasks.web lists three addresses', async () => JSON.stringify(await resolve(c, `tasks.${WEB}`)) === JSON.stringify(left), 30_000);
     const hostOf = new Set((await tasksOnHosts(WEB)).map((t) => t.container.slice(0, 12)));
     const after = await requests(c, vip, 15);
     assert.ok(after.every((a) => hostOf.has(a)), `only the remaining tasks answer: ${after.join(',')}`);
   });
 
   it('a task that turns unhealthy leaves the pool: tasks.<service> drops it and the VIP stops sending to it', async () => {
-    await ok([
+    await cluster.ok([
       'service', 'create', '--detach', '--name', HC, '--network', NETWORK, '--replicas', '3',
       '--constraint', 'node.role==worker', '--replicas-max-per-node', '1',
       '--health-cmd', 'test ! -f /tmp/sick', '--health-interval', '1s', '--health-retries', '1', '--health-timeout', '1s',
       'busybox', 'sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www',
     ]);
     const c = await clientTask();
-    await eventually('three healthy tasks in tasks.<service>', async () => (await resolve(c, `tasks.${HC}`)).length === 3);
+    await cluster.eventually('three healthy tasks in tasks.<service>', async () => (await resolve(c, `tasks.${HC}`)).length === 3);
     const vip = await vipOf(HC);
     const [sick] = await tasksOnHosts(HC);
     assert.ok(sick);
     await execIn(sick, 'touch /tmp/sick');
-    await eventually('the unhealthy task out of tasks.<service>', async () => !(await resolve(c, `tasks.${HC}`)).includes(sick.ip), 30_000);
+    await cluster.eventually('the unhealthy task out of tasks.<service>', async () => !(await resolve(c, `tasks.${HC}`)).includes(sick.ip), 30_000);
     const answered = await requests(c, vip, 15);
     assert.ok(!answered.includes(sick.container.slice(0, 12)), `the unhealthy task still answers: ${answered.join(',')}`);
   });
@@ -311,10 +206,10 @@ describe('service discovery and VIP load balancing on an overlay across three ho
   it('an agent restart re-adopts the rules and the responder: nothing duplicated, names and VIP still work', async () => {
     const c = await clientTask();
     const vip = await vipOf(WEB);
-    await stopAgent(c.host.name);
-    await startAgentOn(c.host);
-    await eventually(`${c.host.name} ready again`, async () => (await readyWorkers()) === 3, 30_000);
-    await eventually('the client resolves the service again', async () => JSON.stringify(await resolve(c, WEB)) === JSON.stringify([vip]), 30_000);
+    await cluster.stopAgent(c.host.name);
+    await cluster.startAgentOn(c.host);
+    await cluster.eventually(`${c.host.name} ready again`, async () => (await cluster.readyWorkers()) === 3, 30_000);
+    await cluster.eventually('the client resolves the service again', async () => JSON.stringify(await resolve(c, WEB)) === JSON.stringify([vip]), 30_000);
     const table = await run('nsenter', [`--net=/proc/${c.pid}/ns/net`, 'nft', 'list', 'ruleset']);
     assert.equal(table.stdout.split('\n').filter((l) => l.startsWith('table ip stevedore_lb')).length, 1, table.stdout);
     assert.equal(table.stdout.split('\n').filter((l) => l.includes(`ip daddr ${vip} dnat`)).length, 1, table.stdout);
