@@ -7,9 +7,10 @@
 #   ./scripts/testbed.sh down [--purge]  remove everything `up` made
 #   ./scripts/testbed.sh ls [--json]  list the hosts and how to reach them
 #   ./scripts/testbed.sh status       exit 0 iff every listed host answers
-#   ./scripts/testbed.sh live-restore on|off
-#                                     switch the engines' live-restore (a reload,
-#                                     no restart): Docker Swarm mode refuses it
+#   ./scripts/testbed.sh live-restore on|off [tbN ...]
+#                                     switch the engines' live-restore (all, or
+#                                     those named; a reload, no restart): Docker
+#                                     Swarm mode refuses it
 #
 # Layout: lab bridge stvlab0 = 10.211.0.1/24; host tbI is namespace stv-tbI at
 # 10.211.0.(10+I); its engine listens on unix://$RUN/tbI/docker.sock and, with
@@ -200,7 +201,8 @@ dockerd_up() {
   # Our own config file keeps the machine's /etc/docker/daemon.json out of it;
   # a key of its own gives each engine its own ID (the default, shared
   # /etc/docker/key.json would give every host the same one).
-  daemon_json "$i" on
+  # A restarted engine keeps the live-restore it had (Swarm mode refuses to start with it on).
+  [[ -s $dir/daemon.json ]] || daemon_json "$i" on
   tls_host_up "$i"
   host_prefix "$i"
   stv_spawn "$run/dockerd.spawn.pid" "$dir/dockerd.log" \
@@ -467,10 +469,21 @@ cmd_status() {
 
 # live-restore on|off: every running engine's live-restore, reloaded in place.
 cmd_live_restore() {
-  local want=${1:-} i dir run sock got
-  [[ $want == on || $want == off ]] || stv_die "usage: testbed.sh live-restore on|off"
+  local want=${1:-} i run sock
+  [[ $want == on || $want == off ]] || stv_die "usage: testbed.sh live-restore on|off [tbN ...]"
+  shift
   stv_require_root
-  for i in $(existing_hosts); do
+  local -a which=()
+  if (($# > 0)); then
+    local name
+    for name in "$@"; do
+      [[ $name =~ ^tb([0-9]+)$ ]] || stv_die "not a test host: $name"
+      which+=("${BASH_REMATCH[1]}")
+    done
+  else
+    mapfile -t which < <(existing_hosts)
+  fi
+  for i in "${which[@]}"; do
     run=$(host_run "$i") sock=$(host_sock "$i")
     stv_alive "$run/docker.pid" || continue
     daemon_json "$i" "$want"
@@ -480,7 +493,7 @@ cmd_live_restore() {
     stv_wait_for 10 "tb$i live-restore $want" bash -c \
       '[[ $(curl -fsS --max-time 2 --unix-socket "$1" http://engine/info | jq .LiveRestoreEnabled) == "$2" ]]' _ "$sock" "$expect"
   done
-  stv_log "live-restore $want: $(existing_hosts | sed 's/^/tb/' | paste -sd' ')"
+  stv_log "live-restore $want: $(printf 'tb%s\n' "${which[@]}" | paste -sd' ')"
 }
 
 main() {
@@ -493,7 +506,7 @@ main() {
     status) cmd_status "$@" ;;
     live-restore) cmd_live_restore "$@" ;;
     *)
-      sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2
+      sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
       exit 2
       ;;
   esac
