@@ -35,7 +35,7 @@ BUNDLE=$STV_REPO_ROOT/$PKI_DIR/bundles/admin
 STEVEDORE=(node bin/stevedore.js)
 
 PACKAGES=(docker.io docker-compose docker-registry busybox-static openssh-server
-  iptables nftables wireguard-go jq socat curl)
+  iptables nftables wireguard-go wireguard-tools iproute2 openssl jq socat curl)
 
 # ---------------------------------------------------------------- steps
 

@@ -384,7 +384,7 @@ cmd_up() {
   local n=${1:-}
   [[ $n =~ ^[0-9]+$ ]] && ((n >= 1 && n <= MAX_HOSTS)) || stv_die "usage: testbed.sh up N (1..$MAX_HOSTS)"
   stv_require_root
-  stv_require_cmds ip iptables nsenter dockerd docker sshd ssh-keygen docker-registry curl node flock
+  stv_require_cmds ip iptables nsenter dockerd docker sshd ssh-keygen docker-registry curl node flock openssl jq
   mkdir -p "$STATE/hosts" "$RUN"
   exec 9>"$STATE/.lock"
   flock 9
