@@ -186,7 +186,8 @@ export class RestartSupervisor extends Component<Watched> {
     if (w === undefined) return; // the task reaper removes what a deleted workload leaves
     const node = i.nodeId === undefined ? undefined : tx.get('node', i.nodeId);
     const kind = w.spec.mode.kind;
-    // Still going: only a lost node (removed, drained, down past the grace) moves a replicated instance.
+    // Still going: only a lost node (removed, drained, down past the grace) moves a replicated
+    // instance, so past this check a still-going instance is one leaving a lost node.
     const lostNode = !isDone(i);
     if (lostNode) {
       if (!isReplicatedKind(kind) || i.nodeId === undefined) return;
@@ -214,8 +215,8 @@ export class RestartSupervisor extends Component<Watched> {
     setDesired(tx, i, 'shutdown');
     const now = this.clock.now();
     // The restart delay keeps a crashing task from looping; an instance moved off a lost node did
-    // not crash, and a down node has already waited out the grace. Swarm adds the delay there too
-    // (it skips it only for drained nodes), which is most of its 20 s from dead host to running again.
+    // not crash, and a down node has already waited out the grace. (Swarm adds the delay there too
+    // and skips it only for drained nodes.)
     const delay = lostNode || node?.spec.availability === 'drain' ? 0 : i.template.restartPolicy.delayMs;
     // Wait for the old one to stop, unless it has already or its node will never say.
     const waitStop = !isDone(i) && node !== undefined && node.status.state !== 'down' && !this.downExpired.has(node.id);
