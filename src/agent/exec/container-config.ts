@@ -30,6 +30,22 @@ export type TranslateInstance = (instance: Instance, ctx: TranslateContext) => C
 
 export const noHostFiles: HostFilePaths = { secrets: {}, configs: {} };
 
+/**
+ * The engine binds the agent's secret and config files by path, so it must see
+ * the agent's tmpfs where the agent mounted it. When it cannot (the agent runs
+ * in another mount namespace: a container, a unit with private mounts, a test
+ * bed host's sshd), the engine only says the bind source does not exist; this
+ * says why, so `docker service ps --no-trunc` points at the cause.
+ */
+export function explainHostFilesError(message: string, files: HostFilePaths): string {
+  const m = /bind source path does not exist: (\S+)/.exec(message);
+  if (!m?.[1]) return message;
+  const missing = m[1];
+  const ours = [...Object.values(files.secrets), ...Object.values(files.configs)].some((p) => p === missing);
+  if (!ours) return message;
+  return `${message} (the engine cannot see the agent's secrets and configs tmpfs: the agent and the engine must share one mount namespace)`;
+}
+
 /** `busybox` means `busybox:latest`; a bare repository would make the engine pull every tag. */
 export function normaliseImage(image: string): string {
   if (image.includes('@')) return image;

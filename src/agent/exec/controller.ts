@@ -3,7 +3,7 @@ import { Labels } from '../labels.js';
 import type { HostFiles } from '../secrets.js';
 import type { ContainerAdapter } from './adapter.js';
 import { engineMessage, type ContainerState } from './adapter.js';
-import { noHostFiles, type ContainerCreateRequest, type HostFilePaths } from './container-config.js';
+import { explainHostFilesError, noHostFiles, type ContainerCreateRequest, type HostFilePaths } from './container-config.js';
 
 /**
  * Swarm's exec.Controller: the lifecycle of one instance's container, one
@@ -107,7 +107,7 @@ export class ContainerController implements Controller {
         await this.adapter.connect(this.containerId, n.name, { Aliases: [...n.aliases], ...(ip ? { IPAMConfig: { IPv4Address: ip } } : {}) });
       }
     } catch (err) {
-      throw new FatalStepError(engineMessage(err));
+      throw new FatalStepError(explainHostFilesError(engineMessage(err), files));
     }
   }
 
