@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { canAdvance, type Cluster, type Node, type NodeStatus } from '../model/index.js';
+import { canAdvance, type Cluster, type Instance, type Node, type NodeStatus } from '../model/index.js';
+import { newAttachmentInstance, resolveAttachable } from './attachments.js';
 import type { RandomBytes } from '../pki/certificate.js';
 import { InvalidJoinTokenMessage, roleForJoinToken, WrongJoinTokenMessage } from '../pki/join-token.js';
 import { certIdentity, signNodeCsr } from '../pki/node-cert.js';
@@ -16,6 +17,10 @@ import { nodeTlsInfo } from '../agent/tls-info.js';
 import { assignmentsFor, concernsNode, diffAssignments, fullChanges, type AssignmentSet } from './assignments.js';
 import { DISPATCHER_PORT } from './protocol.js';
 import type {
+  AttachmentContainerRequest,
+  AttachNetworkRequest,
+  AttachNetworkResponse,
+  DetachNetworkRequest,
   HeartbeatRequest,
   HeartbeatResponse,
   JoinRequest,
@@ -430,6 +435,53 @@ export class Dispatcher {
         tx.update('instance', { ...inst, status: u.status });
       }
     });
+  }
+
+  // ---------------------------------------------------------------- container network attachments
+
+  /**
+   * A standalone container on `nodeId` joins an attachable overlay (Swarm's
+   * AttachNetwork): an attachment instance placed on that node; the allocator
+   * and the assignment stream do the rest.
+   */
+  async attachNetwork(nodeId: string, req: AttachNetworkRequest): Promise<AttachNetworkResponse> {
+    const id = this.opts.ids.objectId();
+    let networkId = '';
+    await this.opts.store.update((tx) => {
+      const network = resolveAttachable(tx, req.network);
+      networkId = network.id;
+      tx.create('instance', newAttachmentInstance(id, nodeId, network, req, this.opts.clock.now()));
+    });
+    this.log.info({ nodeId, attachment: id, network: req.network, container: req.containerName }, 'container network attachment created');
+    return { attachmentId: id, networkId };
+  }
+
+  /** The engine made the attachment's container: record its id and name (its name then resolves on the network). */
+  async attachmentContainer(nodeId: string, req: AttachmentContainerRequest): Promise<void> {
+    await this.opts.store.update((tx) => {
+      const i = this.ownAttachment(tx.get('instance', req.attachmentId), nodeId, req.attachmentId);
+      const containerName = req.containerName.replace(/^\//, '');
+      tx.update('instance', { ...i, attachment: { ...i.attachment, containerId: req.containerId, ...(containerName === '' ? {} : { containerName }) } });
+    });
+  }
+
+  /** The container is gone (Swarm's DetachNetwork deletes the attachment task): its address goes back. Idempotent. */
+  async detachNetwork(nodeId: string, req: DetachNetworkRequest): Promise<void> {
+    let deleted = false;
+    await this.opts.store.update((tx) => {
+      const found = tx.get('instance', req.attachmentId);
+      if (found === undefined) return;
+      this.ownAttachment(found, nodeId, req.attachmentId);
+      tx.delete('instance', found.id);
+      deleted = true;
+    });
+    if (deleted) this.log.info({ nodeId, attachment: req.attachmentId }, 'container network attachment removed');
+  }
+
+  private ownAttachment(i: Instance | undefined, nodeId: string, id: string): Instance {
+    if (i === undefined || i.attachment === undefined) throw notFound(`network attachment ${id} not found`);
+    if (i.nodeId !== nodeId) throw forbidden(`network attachment ${id} belongs to another node`);
+    return i;
   }
 
   /** A fresh certificate for the node's current (desired) role. */

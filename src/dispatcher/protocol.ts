@@ -137,6 +137,24 @@ export interface NetworkServices {
   readonly network: string;
   /** Sorted by service name. */
   readonly services: readonly ServiceRecord[];
+  /**
+   * Standalone containers attached to the network (`docker run --network`,
+   * attachable overlays), running and still wanted, sorted by address: their
+   * names and aliases resolve on the network, as on Swarm. Absent when none.
+   */
+  readonly containers?: readonly AttachedContainerRecord[];
+}
+
+export interface AttachedContainerRecord {
+  /** The attachment (instance) id. */
+  readonly id: string;
+  /** The container's name, when the engine has made it. */
+  readonly name?: string;
+  /** `--network-alias`: more names for it. Sorted. */
+  readonly aliases: readonly string[];
+  /** Its address on this network, bare. */
+  readonly address: string;
+  readonly nodeId: string;
 }
 
 export interface ServiceRecord {
@@ -160,6 +178,41 @@ export interface ServiceTask {
   readonly address: string;
   readonly nodeId: string;
 }
+
+/**
+ * POST /attach — a standalone container on the caller's node wants to join an
+ * attachable overlay (Swarm's ResourceAllocator.AttachNetwork, made when the
+ * host's engine creates the container). The manager creates an attachment
+ * instance for the node; the allocator gives it an address and it comes back
+ * in the node's assignment set (with the network, so the overlay is made),
+ * where the agent waits for it before the container is created.
+ * Unknown network: 404 (the agent lets the engine answer); not attachable: 403.
+ */
+export interface AttachNetworkRequest {
+  /** The network's name or id, as the user gave it. */
+  readonly network: string;
+  /** `--name`, when given (the engine's own choice is sent with /attach/container otherwise). */
+  readonly containerName?: string;
+  /** `--network-alias`. */
+  readonly aliases?: readonly string[];
+}
+export interface AttachNetworkResponse {
+  readonly attachmentId: string;
+  readonly networkId: string;
+}
+
+/** POST /attach/container — the engine made the container: its id and name (Swarm's attachment carries the container id). */
+export interface AttachmentContainerRequest {
+  readonly attachmentId: string;
+  readonly containerId: string;
+  readonly containerName: string;
+}
+
+/** POST /detach — the container was removed (or never made): the attachment and its address go (Swarm's DetachNetwork). */
+export interface DetachNetworkRequest {
+  readonly attachmentId: string;
+}
+
 
 /** POST /heartbeat — every heartbeatPeriodMs; the answer says when the next one is due. */
 export interface HeartbeatRequest {

@@ -5,7 +5,7 @@ import { StevedoreError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { Dispatcher, PeerCertificate } from './dispatcher.js';
 import { CA_PATH } from './protocol.js';
-import { parseHeartbeat, parseJoin, parseRenew, parseSession, parseStatus } from './validate.js';
+import { parseAttach, parseAttachmentContainer, parseDetach, parseHeartbeat, parseJoin, parseRenew, parseSession, parseStatus } from './validate.js';
 
 /**
  * The dispatcher on the wire: HTTP/2 over TLS on port 2377. The TLS layer asks
@@ -181,6 +181,17 @@ export async function startDispatcherServer(opts: DispatcherServerOptions): Prom
         return;
       case '/status':
         await dispatcher.updateStatus(peer.nodeId, parseStatus(await readBody(stream)));
+        respondJson(stream, 200, {});
+        return;
+      case '/attach':
+        respondJson(stream, 200, await dispatcher.attachNetwork(peer.nodeId, parseAttach(await readBody(stream))));
+        return;
+      case '/attach/container':
+        await dispatcher.attachmentContainer(peer.nodeId, parseAttachmentContainer(await readBody(stream)));
+        respondJson(stream, 200, {});
+        return;
+      case '/detach':
+        await dispatcher.detachNetwork(peer.nodeId, parseDetach(await readBody(stream)));
         respondJson(stream, 200, {});
         return;
       case '/renew':

@@ -1,7 +1,7 @@
 import { stateRank, type Instance, type Workload } from '../model/index.js';
 import type { ReadTx } from '../store/index.js';
 import { taskName } from '../translate/container.js';
-import type { NetworkServices, ServiceRecord, ServiceTask } from './protocol.js';
+import type { AttachedContainerRecord, NetworkServices, ServiceRecord, ServiceTask } from './protocol.js';
 
 /**
  * Service discovery records per overlay network (what Swarm's libnetwork
@@ -60,7 +60,20 @@ export function serviceRecordsFor(tx: ReadTx, networkIds: Iterable<string>): Map
     for (const v of w.endpoint?.virtualIps ?? []) entry(v.networkId, w);
     for (const n of w.spec.template.networks) entry(n.target, w);
   }
+  const containers = new Map<string, AttachedContainerRecord[]>();
   for (const i of tx.list('instance', inServicePool)) {
+    if (i.attachment !== undefined) {
+      // A standalone container's attachment: its name and aliases resolve on the network (Swarm does the same).
+      for (const a of i.networks) {
+        const address = a.addresses[0];
+        if (address === undefined || !wanted.has(a.networkId)) continue;
+        const list = containers.get(a.networkId) ?? [];
+        const name = i.attachment.containerName;
+        list.push({ id: i.id, ...(name === undefined ? {} : { name }), aliases: [...a.aliases].sort(), address: bare(address), nodeId: i.nodeId ?? '' });
+        containers.set(a.networkId, list);
+      }
+      continue;
+    }
     const w = workloads.get(i.workloadId);
     if (w === undefined) continue;
     for (const a of i.networks) {
@@ -87,7 +100,8 @@ export function serviceRecordsFor(tx: ReadTx, networkIds: Iterable<string>): Map
       });
     }
     services.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
-    out.set(networkId, { network: network?.spec.name ?? networkId, services });
+    const attached = (containers.get(networkId) ?? []).sort((a, b) => ipNumber(a.address) - ipNumber(b.address) || a.id.localeCompare(b.id));
+    out.set(networkId, { network: network?.spec.name ?? networkId, services, ...(attached.length === 0 ? {} : { containers: attached }) });
   }
   return out;
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { NodeDescription } from '../model/index.js';
 import { TaskStates } from '../model/index.js';
 import { invalidParameter } from '../util/errors.js';
-import type { HeartbeatRequest, JoinRequest, RenewRequest, SessionRequest, StatusUpdateRequest } from './protocol.js';
+import type { AttachmentContainerRequest, AttachNetworkRequest, DetachNetworkRequest, HeartbeatRequest, JoinRequest, RenewRequest, SessionRequest, StatusUpdateRequest } from './protocol.js';
 
 /**
  * The dispatcher's requests, checked at its edge (zod): an agent of another
@@ -64,6 +64,16 @@ const status = z.object({
   updates: z.array(z.object({ instanceId: z.string().min(1), status: instanceStatus })),
 });
 
+const attach = z.object({
+  network: z.string().min(1),
+  containerName: z.string().min(1).optional(),
+  aliases: z.array(z.string().min(1)).optional(),
+});
+
+const attachmentContainer = z.object({ attachmentId: z.string().min(1), containerId: z.string().min(1), containerName: z.string() });
+
+const detach = z.object({ attachmentId: z.string().min(1) });
+
 function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const r = schema.safeParse(body);
   if (!r.success) {
@@ -82,4 +92,7 @@ export const parseSession = (b: unknown): SessionRequest => dropUndefined(parse(
 export const parseHeartbeat = (b: unknown): HeartbeatRequest => parse(heartbeat, b, 'heartbeat');
 export const parseRenew = (b: unknown): RenewRequest => parse(renew, b, 'renew');
 export const parseStatus = (b: unknown): StatusUpdateRequest => dropUndefined(parse(status, b, 'status') as StatusUpdateRequest);
+export const parseAttach = (b: unknown): AttachNetworkRequest => dropUndefined(parse(attach, b, 'attach') as AttachNetworkRequest);
+export const parseAttachmentContainer = (b: unknown): AttachmentContainerRequest => parse(attachmentContainer, b, 'attachment container');
+export const parseDetach = (b: unknown): DetachNetworkRequest => parse(detach, b, 'detach');
 export type { NodeDescription };

@@ -24,7 +24,23 @@ export interface NetworkAttachment {
   readonly aliases: readonly string[];
 }
 
+/**
+ * Swarm's runtime attachment (`Task.Runtime = Attachment{ContainerID}`): the
+ * instance stands for a standalone container's place on an attachable
+ * overlay (`docker run --network <overlay>`), not for a container of a
+ * workload. It has no workload (`workloadId` is empty), its node is chosen by
+ * whoever asked (the container's host), and it carries the container once the
+ * host's engine made it.
+ */
+export interface ContainerAttachment {
+  /** The engine's container id, once created. */
+  readonly containerId?: string;
+  /** The container's name without Docker's leading slash: resolvable on the overlay, as on Swarm. */
+  readonly containerName?: string;
+}
+
 export interface Instance extends ObjectMeta {
+  /** Empty for a container's network attachment (`attachment`). */
   readonly workloadId: string;
   /** Replicated workloads: the slot (1…replicas) this instance fills. */
   readonly slot?: number;
@@ -37,4 +53,6 @@ export interface Instance extends ObjectMeta {
   readonly networks: readonly NetworkAttachment[];
   /** Jobs: which run of the job this instance belongs to. */
   readonly jobIteration?: number;
+  /** Set on a standalone container's network attachment (no workload). */
+  readonly attachment?: ContainerAttachment;
 }

@@ -35,8 +35,10 @@ export class TaskReaper extends Component<Watched> {
     const nodes = new Set(tx.list('node').map((n) => n.id));
     for (const i of tx.list('instance')) {
       const w = workloads.get(i.workloadId);
-      if (w === undefined) this.deletedWorkloads.add(i.workloadId);
-      else this.dirtySlots.add(`${w.id}\u0000${slotKey(w.spec.mode.kind, i)}`);
+      // A container's network attachment has no workload; it goes when its container does.
+      if (w === undefined) {
+        if (i.attachment === undefined) this.deletedWorkloads.add(i.workloadId);
+      } else this.dirtySlots.add(`${w.id}\u0000${slotKey(w.spec.mode.kind, i)}`);
       if (i.desiredState === 'remove' || (i.nodeId !== undefined && !nodes.has(i.nodeId))) this.cleanup.add(i.id);
     }
   }
@@ -49,7 +51,7 @@ export class TaskReaper extends Component<Watched> {
         if (ev.action === 'create') {
           const w = this.store.view((tx) => tx.get('workload', i.workloadId));
           if (w !== undefined) this.dirtySlots.add(`${w.id}\u0000${slotKey(w.spec.mode.kind, i)}`);
-          else this.deletedWorkloads.add(i.workloadId);
+          else if (i.attachment === undefined) this.deletedWorkloads.add(i.workloadId);
         }
         if (i.desiredState === 'remove' || (!wantedRunning(i) && isDone(i))) this.cleanup.add(i.id);
         if (isDone(i)) {
@@ -87,7 +89,7 @@ export class TaskReaper extends Component<Watched> {
         const limit = tx.list('cluster')[0]?.spec.orchestration.taskHistoryRetentionLimit ?? DEFAULT_TASK_HISTORY_RETENTION_LIMIT;
         // Deleted workloads: stop everything, delete what has stopped.
         if (gone.size > 0) {
-          for (const i of tx.list('instance', (x) => gone.has(x.workloadId) && tx.get('workload', x.workloadId) === undefined)) {
+          for (const i of tx.list('instance', (x) => x.attachment === undefined && gone.has(x.workloadId) && tx.get('workload', x.workloadId) === undefined)) {
             const cur = setDesired(tx, i, 'remove');
             if (removable(cur)) tx.delete('instance', i.id);
           }

@@ -86,3 +86,14 @@ test('the querier\'s networks: a local task\'s attachments by its source address
   // The same address on another network is another container.
   assert.deepEqual(visibleNetworksFor('10.0.1.7', 'net2', locals), ['net2']);
 });
+
+test('standalone containers on the network: their names and aliases, and PTR of their addresses', () => {
+  const recs = new Map<string, NetworkServices>([
+    ['n1', { network: 'ov', services: [], containers: [{ id: 'a1', name: 'web', aliases: ['www'], address: '10.0.1.9', nodeId: 'x' }, { id: 'a2', aliases: ['www'], address: '10.0.1.10', nodeId: 'y' }] }],
+  ]);
+  assert.deepEqual(lookupName(recs, ['n1'], 'web.'), { kind: 'addresses', addresses: ['10.0.1.9'], ttl: TASKS_TTL });
+  assert.deepEqual(lookupName(recs, ['n1'], 'WWW'), { kind: 'addresses', addresses: ['10.0.1.9', '10.0.1.10'], ttl: TASKS_TTL });
+  assert.deepEqual(lookupName(recs, ['n1'], '9.1.0.10.in-addr.arpa'), { kind: 'name', name: 'web', ttl: TASKS_TTL });
+  assert.equal(lookupName(recs, ['n1'], '10.1.0.10.in-addr.arpa'), undefined);
+  assert.equal(lookupName(recs, ['n2'], 'web'), undefined);
+});

@@ -10,7 +10,9 @@ import type { NetworkServices, ServiceRecord } from '../../dispatcher/protocol.j
  *   tasks' addresses in `dnsrr` mode;
  * - `tasks.<service>` (and `tasks.<alias>`): the tasks' addresses;
  * - a task's name (`<service>.<slot>.<task id>`): its address;
- * - PTR of a task's address: its name.
+ * - PTR of a task's address: its name;
+ * - the name and aliases of a standalone container attached to the network
+ *   (attachable overlays), and PTR of its address.
  *
  * Only the networks the querying container is attached to are searched, in
  * its attachment order; the first network that knows the name answers
@@ -62,6 +64,8 @@ export function lookupName(records: ReadonlyMap<string, NetworkServices>, visibl
         const t = s.tasks.find((x) => x.address === address);
         if (t !== undefined) return { kind: 'name', name: t.name, ttl: TASKS_TTL };
       }
+      const c = records.get(id)?.containers?.find((x) => x.address === address && x.name !== undefined);
+      if (c?.name !== undefined) return { kind: 'name', name: c.name, ttl: TASKS_TTL };
     }
     return undefined;
   }
@@ -80,6 +84,9 @@ export function lookupName(records: ReadonlyMap<string, NetworkServices>, visibl
       const t = s.tasks.find((x) => norm(x.name) === name);
       if (t !== undefined) return { kind: 'addresses', addresses: [t.address], ttl: TASKS_TTL };
     }
+    // Standalone containers on the network (attachable overlays): by name or alias.
+    const named = (records.get(id)?.containers ?? []).filter((c) => (c.name !== undefined && norm(c.name) === name) || c.aliases.some((x) => norm(x) === name));
+    if (named.length > 0) return { kind: 'addresses', addresses: shuffle(named.map((c) => c.address)), ttl: TASKS_TTL };
   }
   return undefined;
 }
