@@ -25,6 +25,7 @@ import type { OverlayDriver } from './network/driver.js';
 import { AgentOverlays } from './overlay.js';
 import { AgentDiscovery, withNameservers, type AgentDiscoveryOptions } from './discovery.js';
 import { itemsOfKind } from './assignments.js';
+import { ContainerAttachments } from './attachments.js';
 import { ExecRunner } from './network/runner.js';
 import { NsenterNft } from './network/netns-nft.js';
 import { makeOverlayDriver, overlayNetworkIdsOnEngine, type OverlayHostOptions } from './overlay-host.js';
@@ -97,6 +98,8 @@ export class Agent {
   readonly overlays: AgentOverlays | undefined;
   /** Service discovery on those overlays, when on. */
   readonly discovery: AgentDiscovery | undefined;
+  /** Standalone containers on attachable overlays (with overlays on): used by the Docker endpoints. */
+  readonly attachments: ContainerAttachments | undefined;
   private overlayDriverFor: { readonly address: string; readonly driver: Promise<OverlayDriver> } | undefined;
 
   private identity: NodeIdentity | undefined;
@@ -157,6 +160,25 @@ export class Agent {
     this.executor = opts.executor ?? new DockerExecutor(this.engine, { files: this.files, ...(translate === undefined ? {} : { translate }) });
     this.state = new StateDir(opts.stateDir);
     this.reporter = new StatusReporter(this.log);
+    const instanceItems = (): Instance[] => itemsOfKind(this.worker.assignments, 'instance').map((a) => a.instance as Instance);
+    this.attachments =
+      overlays === undefined
+        ? undefined
+        : new ContainerAttachments({
+            engine: this.engine,
+            call: (path, body) => this.managerCall(path, body),
+            joined: () => this.identity !== undefined,
+            instance: (id) => {
+              const a = this.worker.assignments.items.get(`instance/${id}`);
+              return a?.kind === 'instance' ? (a.instance as Instance) : undefined;
+            },
+            instances: instanceItems,
+            overlays,
+            ...(discovery === undefined ? {} : { discovery }),
+            clock: this.clock,
+            timers: this.timers,
+            log: this.log.child({ component: 'attachments' }),
+          });
     this.worker = new Worker({
       executor: this.executor,
       clock: this.clock,
@@ -167,7 +189,20 @@ export class Agent {
       files: this.files,
       ...(this.overlays === undefined ? {} : { networks: this.overlays }),
       ...(discovery === undefined ? {} : { discovery }),
+      ...(this.attachments === undefined ? {} : { attachments: this.attachments }),
     });
+  }
+
+  /**
+   * A call to the manager on the open session's connection (standalone
+   * containers' network attachments); `unavailable` while there is none.
+   */
+  async managerCall<T>(path: string, body: unknown): Promise<T> {
+    if (this.identity === undefined) throw unavailable(NotInSwarmMessage);
+    if (this.conn === undefined || this.sessionId === undefined) await this.waitForSession(10_000).catch(() => undefined);
+    const conn = this.conn;
+    if (conn === undefined) throw unavailable('this node has no session with a manager; try again');
+    return conn.call<T>(path, body);
   }
 
   /**

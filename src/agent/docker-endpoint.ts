@@ -11,6 +11,7 @@ import { StevedoreError, forbidden, invalidParameter, notASwarmManager, unavaila
 import type { Logger } from '../util/log.js';
 import type { Agent } from './agent.js';
 import { pingSwarmHeader } from './swarm-info.js';
+import { attachmentRoute, connectAliases, type AttachmentRoute } from './attachment-plan.js';
 
 /**
  * The agent's Docker endpoint on its host: everything goes through to the
@@ -176,8 +177,12 @@ export class DockerEndpoint {
           return this.passThrough(req, res, (headers) => ({ ...headers, swarm: pingSwarmHeader(this.opts.agent.view()) }));
         case 'manager-only':
           throw this.opts.agent.currentIdentity() === undefined ? notASwarmManager() : unavailable(WorkerNotManagerMessage);
-        case undefined:
-          return this.passThrough(req, res);
+        case undefined: {
+          const attaching = this.opts.agent.attachments === undefined ? undefined : attachmentRoute(req.method ?? 'GET', stripVersion(req.url ?? '/'));
+          if (attaching !== undefined) return this.withAttachments(attaching, req, res);
+          await this.passThrough(req, res);
+          return;
+        }
       }
     };
     run().catch((err: unknown) => this.fail(res, err));
@@ -244,11 +249,13 @@ export class DockerEndpoint {
     res: http.ServerResponse,
     mapHeaders?: (h: http.OutgoingHttpHeaders) => http.OutgoingHttpHeaders,
     mapJson?: (body: unknown) => unknown,
-  ): Promise<void> {
+    body?: { readonly bytes: Buffer; readonly path?: string },
+  ): Promise<number> {
     return new Promise((resolve, reject) => {
       const headers: http.OutgoingHttpHeaders = {};
       for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !hopByHop.has(k)) headers[k] = v;
-      const upstream = this.opts.engine.request({ method: req.method ?? 'GET', path: req.url ?? '/', headers });
+      if (body !== undefined) headers['content-length'] = body.bytes.length;
+      const upstream = this.opts.engine.request({ method: req.method ?? 'GET', path: body?.path ?? req.url ?? '/', headers });
       upstream.on('error', (err) => reject(new StevedoreError('system', `engine did not answer: ${err.message}`, { cause: err })));
       upstream.on('response', (answer) => {
         let out: http.OutgoingHttpHeaders = {};
@@ -269,22 +276,102 @@ export class DockerEndpoint {
             delete out['content-length'];
             res.writeHead(status, { ...out, 'content-length': Buffer.byteLength(text) });
             res.end(text);
-            resolve();
+            resolve(status);
           });
           return;
         }
         res.writeHead(status, answer.statusMessage ?? '', out);
         res.flushHeaders();
         answer.pipe(res);
-        answer.on('end', () => resolve());
+        answer.on('end', () => resolve(status));
         answer.on('error', reject);
         res.on('close', () => {
           if (!answer.complete) upstream.destroy();
-          resolve();
+          resolve(status);
         });
       });
-      req.pipe(upstream);
+      if (body !== undefined) upstream.end(body.bytes);
+      else req.pipe(upstream);
     });
+  }
+
+  /**
+   * Standalone containers on attachable overlays (src/agent/attachments.ts):
+   * a create or connect naming one gets the cluster's address first; a
+   * removal or disconnect gives it back once the engine has done it.
+   * Everything else about these calls is the engine's.
+   */
+  private async withAttachments(route: AttachmentRoute, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const attachments = this.opts.agent.attachments;
+    if (attachments === undefined) {
+      await this.passThrough(req, res);
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://engine');
+    switch (route.kind) {
+      case 'create': {
+        const raw = await readRaw(req);
+        const parsed = parseOrUndefined(raw);
+        const prepared = parsed === undefined ? undefined : await attachments.prepareCreate(parsed, url.searchParams.get('name') ?? undefined);
+        if (prepared === undefined) {
+          await this.passThrough(req, res, undefined, undefined, { bytes: raw });
+          return;
+        }
+        let createdId: string | undefined;
+        try {
+          await this.passThrough(
+            req,
+            res,
+            undefined,
+            (answer) => {
+              const id = (answer as { Id?: unknown }).Id;
+              if (typeof id === 'string') createdId = id;
+              return answer;
+            },
+            { bytes: Buffer.from(JSON.stringify(prepared.body)) },
+          );
+        } finally {
+          if (createdId === undefined) await attachments.release(prepared.attachmentId);
+          else await attachments.created(prepared.attachmentId, createdId);
+        }
+        return;
+      }
+      case 'delete': {
+        const held = await attachments.attachmentsOf(route.container);
+        const status = await this.passThrough(req, res);
+        if (status < 300) for (const a of held) await attachments.release(a);
+        return;
+      }
+      case 'connect': {
+        const raw = await readRaw(req);
+        const parsed = parseOrUndefined(raw);
+        const prepared = parsed === undefined ? undefined : await attachments.prepareConnect(route.network, parsed, connectAliases(parsed));
+        if (prepared === undefined) {
+          await this.passThrough(req, res, undefined, undefined, { bytes: raw });
+          return;
+        }
+        const container = String((parsed as { Container?: unknown }).Container ?? '');
+        const path = url.pathname.replace(/\/networks\/[^/]+\/connect$/, `/networks/${encodeURIComponent(prepared.dockerNetwork)}/connect`) + url.search;
+        let status = 500;
+        try {
+          status = await this.passThrough(req, res, undefined, undefined, { bytes: Buffer.from(JSON.stringify(prepared.body)), path });
+        } finally {
+          if (status < 300) await attachments.created(prepared.attachmentId, container);
+          else await attachments.release(prepared.attachmentId);
+        }
+        return;
+      }
+      case 'disconnect': {
+        const raw = await readRaw(req);
+        const parsed = parseOrUndefined(raw);
+        const networkId = await attachments.clusterNetworkOf(route.network);
+        const container = String((parsed as { Container?: unknown } | undefined)?.Container ?? '');
+        const held = networkId === undefined || container === '' ? [] : await attachments.attachmentsOf(container, networkId);
+        const status = await this.passThrough(req, res, undefined, undefined, { bytes: raw });
+        if (status < 300) for (const a of held) await attachments.release(a);
+        return;
+      }
+    }
   }
 
   /**
@@ -335,6 +422,34 @@ export class DockerEndpoint {
     engine.on('close', () => client.destroy());
     client.on('close', () => engine.destroy());
   }
+}
+
+const stripVersion = (url: string): string => (url.split('?')[0] ?? '/').replace(versionPrefix, '');
+
+function parseOrUndefined(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    return undefined; // the engine says what is wrong with it
+  }
+}
+
+function readRaw(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > 16 << 20) {
+        reject(invalidParameter('request body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('error', reject);
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+  });
 }
 
 function readJson(req: http.IncomingMessage): Promise<unknown> {

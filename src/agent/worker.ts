@@ -41,6 +41,8 @@ export interface WorkerDeps {
    * stopped (to let the other hosts take it out of their pools).
    */
   readonly discovery?: TaskDiscovery;
+  /** Standalone containers' network attachments (instances with `attachment`): their controllers watch the container. */
+  readonly attachments?: { controller(instance: Instance): Controller };
 }
 
 function asInstance(raw: unknown): Instance | undefined {
@@ -147,9 +149,11 @@ export class Worker {
   private async startTask(instance: Instance): Promise<void> {
     const found = this.recovered.get(instance.id);
     const containerId = found?.containerId ?? instance.status.container?.containerId;
-    const ctlr = this.deps.executor.controller(instance, this.nodeId, containerId);
+    const attachment = instance.attachment !== undefined ? this.deps.attachments?.controller(instance) : undefined;
+    const ctlr = attachment ?? this.deps.executor.controller(instance, this.nodeId, containerId);
     const networked = this.deps.networks === undefined ? ctlr : withNetworks(ctlr, instance, this.deps.networks);
-    const driven = this.deps.discovery === undefined ? networked : withDiscovery(networked, instance, this.deps.discovery, this.deps.log, this.deps.timers);
+    // An attachment's controller tells discovery about its container itself (it is not ours to start or stop).
+    const driven = this.deps.discovery === undefined || attachment !== undefined ? networked : withDiscovery(networked, instance, this.deps.discovery, this.deps.log, this.deps.timers);
     let initial: InstanceStatus = instance.status;
     if (found !== undefined) {
       this.recovered.delete(instance.id);
