@@ -2,7 +2,7 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Instance, NetworkSpec, PortConfig, Workload } from '../model/index.js';
 import { MemoryStore, type NewObject } from '../store/index.js';
-import { newWorkload, template } from '../store/testing/fixtures.js';
+import { newNode, newWorkload, template } from '../store/testing/fixtures.js';
 import { ManualClock } from '../util/clock.js';
 import { silentLogger } from '../util/log.js';
 import type { NetworkAllocator} from './allocator.js';
@@ -103,6 +103,38 @@ describe('NetworkAllocator', () => {
     await settle(a);
     assert.deepEqual(get(store, 'network', 'ingress1').allocation, { subnets: [{ subnet: '10.0.0.0/24', gateway: '10.0.0.1' }], vni: 4096 });
     assert.deepEqual(get(store, 'network', 'net1').allocation, { subnets: [{ subnet: '10.0.1.0/24', gateway: '10.0.1.1' }], vni: 4097 });
+  });
+
+  it('gives every node an address of its own on ingress (the routing mesh\'s return path), never a task\'s, kept across a restart and freed with the node', async () => {
+    const store = new MemoryStore({ clock });
+    await cluster(store);
+    await store.update((tx) => tx.create('node', newNode('n1', 'one'))); // before ingress exists: waits for it
+    const a = start(store);
+    await store.update((tx) => tx.create('network', { id: 'ingress1', spec: ingressNetworkSpec() }));
+    await settle(a);
+    await store.update((tx) => tx.create('node', newNode('n2', 'two')));
+    const w = workload('web', [], [ingressPort(80, 8080)]);
+    await store.update((tx) => {
+      tx.create('workload', w);
+      tx.create('instance', instance('t1', w));
+    });
+    await settle(a);
+    const n1 = store.view((tx) => tx.get('node', 'n1'))?.ingressAddress;
+    const n2 = store.view((tx) => tx.get('node', 'n2'))?.ingressAddress;
+    assert.equal(n1?.networkId, 'ingress1');
+    assert.equal(n2?.networkId, 'ingress1');
+    const taken = [n1?.address, n2?.address, get(store, 'instance', 't1').networks[0]?.addresses[0], get(store, 'workload', 'web').endpoint?.virtualIps[0]?.addr];
+    assert.equal(new Set(taken).size, 4, `all different: ${taken.join(' ')}`);
+    assert.ok(taken.every((x) => x?.startsWith('10.0.0.')), taken.join(' '));
+    // A restarted allocator keeps them (and hands them to nobody else).
+    for (const r of running) r.stop();
+    running = [];
+    const b = start(store);
+    await store.update((tx) => tx.create('node', newNode('n3', 'three')));
+    await settle(b);
+    assert.equal(store.view((tx) => tx.get('node', 'n1'))?.ingressAddress?.address, n1?.address);
+    const n3 = store.view((tx) => tx.get('node', 'n3'))?.ingressAddress?.address;
+    assert.ok(n3 !== undefined && !taken.includes(n3), String(n3));
   });
 
   it('honours --subnet (a /16), --gateway, --ip-range and a vxlanid_list option, and the cluster pool', async () => {

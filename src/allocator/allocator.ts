@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { advance, isTerminal, stateRank, type EndpointState, type Instance, type Network, type NetworkAttachment, type PortConfig, type Workload } from '../model/index.js';
+import { advance, isTerminal, stateRank, type EndpointState, type Instance, type Network, type NetworkAttachment, type Node, type PortConfig, type Workload } from '../model/index.js';
 import { DEFAULT_ADDR_POOL, DEFAULT_SUBNET_SIZE } from '../manager/defaults.js';
 import { Component, changes, type WatchEventOf } from '../orchestrator/component.js';
 import type { Timers } from '../orchestrator/timers.js';
@@ -47,6 +47,8 @@ class NotYet extends Error {
 
 const instanceOwner = (id: string): string => `i:${id}`;
 const workloadOwner = (id: string): string => `w:${id}`;
+/** A node's own address on the ingress network (the routing mesh's return path). */
+const nodeOwner = (id: string): string => `n:${id}`;
 
 /** An address as the model writes it: "10.0.1.5/24". */
 const cidrOf = (net: NetState, addr: number): string => {
@@ -54,7 +56,7 @@ const cidrOf = (net: NetState, addr: number): string => {
   return `${formatIPv4(addr)}/${pool?.subnet.bits ?? 32}`;
 };
 
-const watched = ['cluster', 'network', 'workload', 'instance'] as const;
+const watched = ['cluster', 'network', 'workload', 'instance', 'node'] as const;
 type Watched = (typeof watched)[number];
 
 /**
@@ -81,9 +83,9 @@ type Watched = (typeof watched)[number];
 export class NetworkAllocator extends Component<Watched> {
   protected readonly kinds = watched;
   private state = new AllocState(DEFAULT_ADDR_POOL, DEFAULT_SUBNET_SIZE);
-  private readonly dirty = { network: new Set<string>(), workload: new Set<string>(), instance: new Set<string>() };
+  private readonly dirty = { network: new Set<string>(), workload: new Set<string>(), instance: new Set<string>(), node: new Set<string>() };
   /** Waiting for a network, a workload or free addresses: retried whenever something was allocated or freed. */
-  private readonly blocked = { workload: new Set<string>(), instance: new Set<string>() };
+  private readonly blocked = { workload: new Set<string>(), instance: new Set<string>(), node: new Set<string>() };
   /** Why a workload could not be allocated (a port conflict, …): shown on its waiting instances. */
   private readonly workloadErrors = new Map<string, string>();
   private progress = false;
@@ -104,6 +106,10 @@ export class NetworkAllocator extends Component<Watched> {
     for (const n of networks) {
       if (n.allocation) this.restoreNetwork(n);
       else this.dirty.network.add(n.id);
+    }
+    for (const n of tx.list('node')) {
+      this.restoreNode(n);
+      this.dirty.node.add(n.id);
     }
     for (const w of tx.list('workload')) {
       this.restoreWorkload(w);
@@ -130,6 +136,10 @@ export class NetworkAllocator extends Component<Watched> {
       case 'instance':
         if (changes(ev, instanceChangeMatters)) this.dirty.instance.add(ev.object.id);
         return;
+      case 'node':
+        // Nodes are written often (status, heartbeats); only arrivals, departures and a lost address matter.
+        if (ev.action !== 'update' || ev.old.ingressAddress !== ev.object.ingressAddress) this.dirty.node.add(ev.object.id);
+        return;
     }
   }
 
@@ -140,11 +150,13 @@ export class NetworkAllocator extends Component<Watched> {
       network: [...this.dirty.network],
       workload: [...this.dirty.workload],
       instance: [...this.dirty.instance],
+      node: [...this.dirty.node],
     };
-    if (work.network.length + work.workload.length + work.instance.length === 0) return;
+    if (work.network.length + work.workload.length + work.instance.length + work.node.length === 0) return;
     this.dirty.network.clear();
     this.dirty.workload.clear();
     this.dirty.instance.clear();
+    this.dirty.node.clear();
     this.progress = false;
     try {
       await this.store.update((tx) => {
@@ -153,6 +165,9 @@ export class NetworkAllocator extends Component<Watched> {
           .map((id) => ({ id, ingress: tx.get('network', id)?.spec.ingress === true }))
           .sort((a, b) => Number(b.ingress) - Number(a.ingress));
         for (const { id } of networks) this.flushNetwork(tx, id);
+        const nodes = new Set(work.node);
+        if (this.progress) for (const id of this.blocked.node) nodes.add(id);
+        for (const id of nodes) this.flushNode(tx, id);
         const workloads = new Set(work.workload);
         if (this.progress) for (const id of this.blocked.workload) workloads.add(id);
         for (const id of workloads) this.flushWorkload(tx, id);
@@ -165,7 +180,8 @@ export class NetworkAllocator extends Component<Watched> {
       this.store.view((tx) => this.init(tx));
       throw err;
     }
-    if (this.progress && (this.blocked.workload.size > 0 || this.blocked.instance.size > 0)) {
+    if (this.progress && (this.blocked.workload.size > 0 || this.blocked.instance.size > 0 || this.blocked.node.size > 0)) {
+      for (const id of this.blocked.node) this.dirty.node.add(id);
       for (const id of this.blocked.workload) this.dirty.workload.add(id);
       for (const id of this.blocked.instance) this.dirty.instance.add(id);
       this.kick();
@@ -390,6 +406,54 @@ export class NetworkAllocator extends Component<Watched> {
     if (!e || !isDeepStrictEqual(e.spec, w.spec.endpoint) || this.blocked.workload.has(w.id)) return false;
     if (w.spec.endpoint.mode !== 'vip') return true;
     return w.spec.template.networks.every((n) => !tx.get('network', n.target) || e.virtualIps.some((v) => v.networkId === n.target));
+  }
+
+  // ---------------------------------------------------------------- nodes
+
+  private restoreNode(n: Node): void {
+    const a = n.ingressAddress;
+    const c = a === undefined ? undefined : parseCidr(a.address);
+    if (a === undefined || c === undefined) return;
+    const refused = this.state.syncHeld(nodeOwner(n.id), [{ networkId: a.networkId, addr: c.addr }]);
+    if (refused.length) this.log.error({ node: n.id, address: a.address }, 'stored node ingress address is held twice');
+  }
+
+  /**
+   * Every node gets an address of its own on the ingress network (swarmkit's
+   * node network attachment): the routing mesh sends a task's replies back
+   * to the node that received the connection through it.
+   */
+  private flushNode(tx: WriteTx, id: string): void {
+    const n = tx.get('node', id);
+    if (!n) {
+      if (this.state.releaseOwner(nodeOwner(id))) this.progress = true;
+      this.blocked.node.delete(id);
+      return;
+    }
+    const ingress = this.state.ingress;
+    if (!ingress) {
+      this.blocked.node.add(id);
+      return;
+    }
+    if (n.ingressAddress?.networkId === ingress.id) {
+      this.restoreNode(n);
+      this.blocked.node.delete(id);
+      return;
+    }
+    try {
+      const address = this.state.atomically(() => {
+        const { addr } = this.state.allocateAddress(ingress);
+        this.state.syncHeld(nodeOwner(id), []);
+        this.state.addHeld(nodeOwner(id), [{ networkId: ingress.id, addr }]);
+        return cidrOf(ingress, addr);
+      });
+      tx.update('node', { ...n, ingressAddress: { networkId: ingress.id, address } });
+      this.blocked.node.delete(id);
+      this.progress = true;
+    } catch (err) {
+      this.blocked.node.add(id);
+      this.log.warn({ err, node: id }, 'no ingress address for the node yet');
+    }
   }
 
   // ---------------------------------------------------------------- instances

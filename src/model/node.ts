@@ -80,4 +80,11 @@ export interface Node extends ObjectMeta {
    * dispatcher writes `issued` when it signs the node's next certificate.
    */
   readonly certificateState?: 'issued' | 'rotate';
+  /**
+   * The node's own address on the ingress network (swarmkit's node network
+   * attachment, its "load balancer" address), CIDR; written by the allocator.
+   * The routing mesh's replies go back to the node that received the
+   * connection through it (src/agent/network/README.md, "Routing mesh").
+   */
+  readonly ingressAddress?: { readonly networkId: string; readonly address: string };
 }
