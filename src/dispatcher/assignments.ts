@@ -1,5 +1,6 @@
 import { isTerminal, stateRank, type Instance, type Workload } from '../model/index.js';
 import type { ReadTx, WatchEvent } from '../store/index.js';
+import { ingressAssignmentFor } from './ingress-assignments.js';
 import { networkAssignmentsFor } from './network-assignments.js';
 import type { Assignment, AssignmentChange } from './protocol.js';
 import { serviceRecordsFor } from './service-records.js';
@@ -51,6 +52,9 @@ export function assignmentsFor(tx: ReadTx, nodeId: string, wireguardKey?: (nodeI
   for (const [id, network] of networks) out.set(key('network', id), { kind: 'network', id, network });
   // Service discovery beside each overlay: names and VIP pools of the services on it.
   for (const [id, services] of serviceRecordsFor(tx, networks.keys())) out.set(key('services', id), { kind: 'services', id, services });
+  // The routing mesh: on every node, whether or not it runs a task.
+  const ingress = ingressAssignmentFor(tx, nodeId);
+  if (ingress !== undefined) out.set(key('ingress', ingress.id), { kind: 'ingress', ...ingress });
   return out;
 }
 
@@ -62,7 +66,9 @@ export function assignmentsFor(tx: ReadTx, nodeId: string, wireguardKey?: (nodeI
 function withWorkloadNames(tx: ReadTx, i: Instance): Instance {
   const w = tx.get('workload', i.workloadId);
   if (!w) return i;
-  return { ...i, workloadName: w.spec.name, ...(w.spec.stack ? { stackNamespace: w.spec.stack } : {}) } as Instance;
+  // `mode=host` ports are the engine's own binding on the task's host (the agent's translation adds them).
+  const hostPorts = (w.endpoint?.ports ?? w.spec.endpoint.ports).filter((p) => p.publishMode === 'host');
+  return { ...i, workloadName: w.spec.name, ...(w.spec.stack ? { stackNamespace: w.spec.stack } : {}), ...(hostPorts.length > 0 ? { hostPorts } : {}) } as Instance;
 }
 
 /** The whole set as a `full: true` message's changes. */
@@ -104,16 +110,23 @@ export function concernsNode(ev: WatchEvent, nodeId: string, current: Assignment
   switch (ev.kind) {
     case 'instance':
       if (ev.object.nodeId === nodeId || (ev.action === 'update' && ev.old.nodeId === nodeId)) return true;
+      if (onIngressOf(ev.object, current) || (ev.action === 'update' && onIngressOf(ev.old, current))) return true;
       // Another node's instance on one of our networks: a peer came, moved or went.
       return onNetworkOf(ev.object, current) || (ev.action === 'update' && onNetworkOf(ev.old, current));
     case 'secret':
     case 'config':
-    case 'network':
       return current.has(key(ev.kind, ev.object.id));
+    case 'network':
+      return current.has(key(ev.kind, ev.object.id)) || ev.object.spec.ingress;
     case 'node':
+      // The routing mesh: a node came, went, or got its ingress address (this one included).
+      if (ev.action !== 'update' || ev.old.ingressAddress !== ev.object.ingressAddress) return ev.object.id === nodeId || hasIngress(current);
+      if (ev.old.status.addr !== ev.object.status.addr && hasIngress(current)) return true;
+      if (ev.old.status.state !== ev.object.status.state && (ev.old.status.state === 'down' || ev.object.status.state === 'down') && hasIngress(current)) return true;
       // A peer's underlay address; cheap enough to recompute whenever this node has networks.
       return ev.action === 'update' && ev.old.status.addr !== ev.object.status.addr && hasNetworks(current);
     case 'workload':
+      if (hasIngress(current) && (publishesIngress(ev.object) || (ev.action === 'update' && publishesIngress(ev.old)))) return true;
       // A service on one of our networks: its name, mode, VIP or aliases may have changed.
       return touchesNetworkOf(ev.object, current) || (ev.action === 'update' && touchesNetworkOf(ev.old, current));
     case 'cluster':
@@ -134,4 +147,17 @@ function touchesNetworkOf(w: Workload, current: AssignmentSet): boolean {
 function hasNetworks(current: AssignmentSet): boolean {
   for (const a of current.values()) if (a.kind === 'network') return true;
   return false;
+}
+
+function hasIngress(current: AssignmentSet): boolean {
+  for (const a of current.values()) if (a.kind === 'ingress') return true;
+  return false;
+}
+
+function onIngressOf(i: Instance, current: AssignmentSet): boolean {
+  return i.networks.some((a) => current.has(key('ingress', a.networkId)));
+}
+
+function publishesIngress(w: Workload): boolean {
+  return (w.endpoint?.ports ?? []).some((p) => p.publishMode === 'ingress');
 }

@@ -84,7 +84,8 @@ export type Assignment =
   | { readonly kind: 'secret'; readonly id: string; readonly secret: { readonly name: string; readonly dataBase64: string } }
   | { readonly kind: 'config'; readonly id: string; readonly config: { readonly name: string; readonly dataBase64: string } }
   | { readonly kind: 'network'; readonly id: string; readonly network: NetworkAssignment }
-  | { readonly kind: 'services'; readonly id: string; readonly services: NetworkServices }; // id: the network's
+  | { readonly kind: 'services'; readonly id: string; readonly services: NetworkServices } // id: the network's
+  | { readonly kind: 'ingress'; readonly id: string; readonly ingress: IngressAssignment }; // id: the ingress network's
 
 /**
  * An overlay network a live instance on this node is attached to (Swarm sends
@@ -213,6 +214,31 @@ export interface DetachNetworkRequest {
   readonly attachmentId: string;
 }
 
+/**
+ * The routing mesh (sent to every node that has an ingress address, whether
+ * or not it runs a task): the ingress overlay itself (its peers are every
+ * other node, with its own ingress address and its tasks' addresses as
+ * endpoints), this node's ingress address, every node's (the return paths a
+ * task needs), and the ports published in ingress mode with the tasks that
+ * take their connections. See src/agent/network/README.md, "Routing mesh".
+ */
+export interface IngressAssignment {
+  readonly network: NetworkAssignment;
+  /** This node's own address on the ingress network, CIDR. */
+  readonly address: string;
+  /** Every node's ingress address (bare), this one's included; sorted by node id. */
+  readonly nodes: readonly { readonly nodeId: string; readonly address: string }[];
+  /** Services publishing ports in ingress mode, sorted by name. */
+  readonly services: readonly IngressService[];
+}
+
+export interface IngressService {
+  readonly id: string;
+  readonly name: string;
+  readonly ports: readonly { readonly protocol: 'tcp' | 'udp' | 'sctp'; readonly publishedPort: number; readonly targetPort: number }[];
+  /** The ingress addresses (bare) of its tasks in the pool (running, still wanted), sorted. */
+  readonly tasks: readonly string[];
+}
 
 /** POST /heartbeat — every heartbeatPeriodMs; the answer says when the next one is due. */
 export interface HeartbeatRequest {
