@@ -20,13 +20,15 @@ import { hostOf, swarmInfo, type AgentView, type LocalNodeState, type SwarmInfo 
 import { sleep, systemTimers, type Timers } from './timers.js';
 import { Worker } from './worker.js';
 import { withTlsInfo } from './tls-info.js';
-import { swarmTranslation } from './exec/translate.js';
+import { swarmContainerConfig, swarmTranslation } from './exec/translate.js';
 import type { OverlayDriver } from './network/driver.js';
 import { AgentOverlays } from './overlay.js';
 import { AgentDiscovery, withNameservers, type AgentDiscoveryOptions } from './discovery.js';
 import { itemsOfKind } from './assignments.js';
 import { ContainerAttachments } from './attachments.js';
 import { ExecRunner } from './network/runner.js';
+import { AgentMesh, withMeshTasks } from './mesh.js';
+import { withHostPorts } from './exec/host-ports.js';
 import { NsenterNft } from './network/netns-nft.js';
 import { makeOverlayDriver, overlayNetworkIdsOnEngine, type OverlayHostOptions } from './overlay-host.js';
 import type { Instance, NodeDescription } from '../model/index.js';
@@ -98,6 +100,8 @@ export class Agent {
   readonly overlays: AgentOverlays | undefined;
   /** Service discovery on those overlays, when on. */
   readonly discovery: AgentDiscovery | undefined;
+  /** The routing mesh (with overlays on). */
+  readonly mesh: AgentMesh | undefined;
   /** Standalone containers on attachable overlays (with overlays on): used by the Docker endpoints. */
   readonly attachments: ContainerAttachments | undefined;
   private overlayDriverFor: { readonly address: string; readonly driver: Promise<OverlayDriver> } | undefined;
@@ -150,13 +154,24 @@ export class Agent {
     // The containers join the overlays the worker made for them, at the allocator's addresses.
     // With discovery, aliases are ours to answer (as the service's VIP, cluster-wide), not the
     // engine's (it would answer them with the local containers only), and the DNS server is ours.
-    const translate =
+    const mesh = (this.mesh =
+      overlays === undefined
+        ? undefined
+        : new AgentMesh({
+            overlays,
+            host: new ExecRunner(),
+            inContainer: (pid) => new ExecRunner(`/proc/${pid}/ns/net`),
+            log: this.log.child({ component: 'mesh' }),
+            timers: this.timers,
+          }));
+    const translate0 =
       opts.translate ??
       (overlays === undefined
         ? undefined
         : discovery === undefined
           ? swarmTranslation((i) => overlays.attached(i))
           : withNameservers(swarmTranslation((i) => overlays.attached(i).map((a) => ({ ...a, aliases: [] }))), (i) => discovery.nameserversFor(i)));
+    const translate = opts.translate ?? withHostPorts(translate0 ?? swarmContainerConfig);
     this.executor = opts.executor ?? new DockerExecutor(this.engine, { files: this.files, ...(translate === undefined ? {} : { translate }) });
     this.state = new StateDir(opts.stateDir);
     this.reporter = new StatusReporter(this.log);
@@ -188,7 +203,7 @@ export class Agent {
       report: (id, status) => this.reporter.report(id, status),
       files: this.files,
       ...(this.overlays === undefined ? {} : { networks: this.overlays }),
-      ...(discovery === undefined ? {} : { discovery }),
+      ...(mesh === undefined ? (discovery === undefined ? {} : { discovery }) : { discovery: withMeshTasks(discovery, mesh), mesh }),
       ...(this.attachments === undefined ? {} : { attachments: this.attachments }),
     });
   }
@@ -326,6 +341,7 @@ export class Agent {
     await this.stopLoop();
     await this.worker.stop();
     this.overlays?.close();
+    this.mesh?.close();
     await this.discovery?.close();
     await this.files.close().catch((err: unknown) => this.log.warn({ err }, 'closing the secrets tmpfs failed'));
     this.reporter.stop();

@@ -129,6 +129,13 @@ export class AgentOverlays implements OverlayAttachments {
     }
   }
 
+  /** The latest ensure of an assigned network (the routing mesh programs the ingress bridge after it). */
+  ensured(networkId: string): Promise<EnsureResult> {
+    const attempt = this.attempts.get(networkId);
+    if (attempt !== undefined && !attempt.failed) return attempt.promise;
+    return this.kick(networkId).promise;
+  }
+
   attached(instance: Instance): AttachedNetwork[] {
     const out: AttachedNetwork[] = [];
     for (const a of instance.networks) {

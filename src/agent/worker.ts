@@ -8,6 +8,7 @@ import type { Controller } from './exec/controller.js';
 import type { Executor } from './exec/executor.js';
 import type { OverlayAttachments } from './overlay.js';
 import type { TaskDiscovery } from './discovery.js';
+import type { RoutingMesh } from './mesh.js';
 import type { RecoveredContainer } from './labels.js';
 import type { HostFiles } from './secrets.js';
 import { TaskManager } from './task-manager.js';
@@ -41,6 +42,8 @@ export interface WorkerDeps {
    * stopped (to let the other hosts take it out of their pools).
    */
   readonly discovery?: TaskDiscovery;
+  /** The routing mesh: fed the `ingress` item (its overlay goes through it to `networks`). */
+  readonly mesh?: Pick<RoutingMesh, 'update' | 'remove'>;
   /** Standalone containers' network attachments (instances with `attachment`): their controllers watch the container. */
   readonly attachments?: { controller(instance: Instance): Controller };
 }
@@ -99,6 +102,7 @@ export class Worker {
     for (const r of diff.removed) if (r.kind === 'secret' || r.kind === 'config') this.deps.files?.setData(r.kind, r.id, undefined);
     // Networks next, also before instances: their ensure starts now and a new instance's prepare waits for it.
     for (const a of diff.updated) if (a.kind === 'network') this.deps.networks?.update(a.id, a.network);
+    for (const a of diff.updated) if (a.kind === 'ingress') this.deps.mesh?.update(a.id, a.ingress);
     for (const a of diff.updated) if (a.kind === 'services') this.deps.discovery?.update(a.id, a.services);
     for (const r of diff.removed) if (r.kind === 'services') this.deps.discovery?.remove(r.id);
     if (message.full) this.deps.discovery?.retain(new Set(itemsOfKind(set, 'services').map((s) => s.id)));
@@ -135,8 +139,9 @@ export class Worker {
     const networks = this.deps.networks;
     if (networks !== undefined) {
       for (const r of diff.removed) if (r.kind === 'network') await networks.remove(r.id).catch((err: unknown) => this.deps.log.warn({ err, network: r.id }, 'tearing down an overlay failed'));
+      for (const r of diff.removed) if (r.kind === 'ingress') await this.deps.mesh?.remove(r.id).catch((err: unknown) => this.deps.log.warn({ err, network: r.id }, 'tearing down the routing mesh failed'));
       if (message.full) {
-        const kept = new Set(itemsOfKind(set, 'network').map((n) => n.id));
+        const kept = new Set([...itemsOfKind(set, 'network'), ...itemsOfKind(set, 'ingress')].map((n) => n.id));
         await networks.retain(kept).catch((err: unknown) => this.deps.log.warn({ err }, 'cleaning up overlays failed'));
       }
     }
