@@ -35,3 +35,16 @@ test("Swarm's details, then the message, one frame per line", () => {
   assert.equal(out.subarray(8).toString(), `2026-01-01T00:00:00.000000000Z ${detailsOf(ctx)} x\n`);
   assert.equal(formatLine({ stream: 'stdout', timestamp: '', message: 'y\n' }, ctx, { timestamps: false, details: false, multiplexed: false }).toString(), 'y\n');
 });
+
+test('details=1: the engine’s attributes are split off each line and sorted into Swarm’s details', () => {
+  const r = new EngineLogReader(true, true);
+  const lines = r.push(Buffer.concat([frame(1, '2026-01-01T00:00:00.000000001Z app=web,zone=b hello a=b\n'), frame(1, '2026-01-01T00:00:02.000000000Z  bare=message\n')]));
+  assert.deepEqual(lines, [
+    { stream: 'stdout', timestamp: '2026-01-01T00:00:00.000000001Z', attrs: 'app=web,zone=b', message: 'hello a=b\n' },
+    { stream: 'stdout', timestamp: '2026-01-01T00:00:02.000000000Z', attrs: '', message: 'bare=message\n' },
+  ]);
+  const ctx = { nodeId: 'n1', serviceId: 's1', taskId: 't1' };
+  assert.equal(detailsOf(ctx, 'zone=b,app=web'), 'app=web,com.docker.swarm.node.id=n1,com.docker.swarm.service.id=s1,com.docker.swarm.task.id=t1,zone=b');
+  const out = formatLine(lines[0]!, ctx, { timestamps: false, details: true, multiplexed: false }).toString();
+  assert.equal(out, 'app=web,com.docker.swarm.node.id=n1,com.docker.swarm.service.id=s1,com.docker.swarm.task.id=t1,zone=b hello a=b\n');
+});

@@ -16,6 +16,12 @@ export interface LogLine {
   readonly timestamp: string;
   /** The message, ending in "\n". */
   readonly message: string;
+  /**
+   * The engine's own details when asked for (`details=1`): the container's
+   * log attributes (`--log-opt labels=…,env=…,tag`), query-escaped `k=v`
+   * pairs joined by commas; '' when it has none.
+   */
+  readonly attrs?: string;
 }
 
 /** Splits an engine's log answer into lines, chunk by chunk (frames and lines may straddle chunks). */
@@ -23,7 +29,11 @@ export class EngineLogReader {
   private pending: Buffer = Buffer.alloc(0);
   private readonly partial: Record<StreamKind, string> = { stdout: '', stderr: '' };
 
-  constructor(private readonly multiplexed: boolean) {}
+  /** `details`: the engine was asked with `details=1`, so each line carries its attributes after the timestamp. */
+  constructor(
+    private readonly multiplexed: boolean,
+    private readonly details = false,
+  ) {}
 
   /** The lines completed by this chunk. */
   push(chunk: Buffer): LogLine[] {
@@ -48,7 +58,7 @@ export class EngineLogReader {
   end(): LogLine[] {
     const out: LogLine[] = [];
     for (const kind of ['stdout', 'stderr'] as const) {
-      if (this.partial[kind] !== '') out.push(splitTimestamp(kind, `${this.partial[kind]}\n`));
+      if (this.partial[kind] !== '') out.push(this.line(kind, `${this.partial[kind]}\n`));
       this.partial[kind] = '';
     }
     return out;
@@ -58,11 +68,20 @@ export class EngineLogReader {
     let s = this.partial[kind] + text;
     let nl = s.indexOf('\n');
     while (nl >= 0) {
-      out.push(splitTimestamp(kind, s.slice(0, nl + 1)));
+      out.push(this.line(kind, s.slice(0, nl + 1)));
       s = s.slice(nl + 1);
       nl = s.indexOf('\n');
     }
     this.partial[kind] = s;
+  }
+
+  private line(kind: StreamKind, text: string): LogLine {
+    const l = splitTimestamp(kind, text);
+    if (!this.details) return l;
+    // The engine writes `[<timestamp> ]<attrs> <message>`, attrs possibly empty; they hold no spaces (query-escaped).
+    const sp = l.message.indexOf(' ');
+    if (sp < 0 || !/^([^=, ]+=[^, ]*(,[^=, ]+=[^, ]*)*)?$/.test(l.message.slice(0, sp))) return l;
+    return { ...l, attrs: l.message.slice(0, sp), message: l.message.slice(sp + 1) };
   }
 }
 
@@ -80,14 +99,20 @@ export interface LogContext {
   readonly taskId: string;
 }
 
-/** Swarm's details: sorted `key=value` pairs, query-escaped, comma-separated (moby's attrs). */
-export function detailsOf(ctx: LogContext): string {
+/**
+ * Swarm's details: sorted `key=value` pairs, query-escaped, comma-separated
+ * (moby's attrs): the task's context and, when given, the container's own
+ * log attributes as the engine wrote them (already escaped).
+ */
+export function detailsOf(ctx: LogContext, engineAttrs = ''): string {
   const attrs: [string, string][] = [
     ['com.docker.swarm.node.id', ctx.nodeId],
     ['com.docker.swarm.service.id', ctx.serviceId],
     ['com.docker.swarm.task.id', ctx.taskId],
   ];
-  return attrs.map(([k, v]) => `${queryEscape(k)}=${queryEscape(v)}`).join(',');
+  const pairs = attrs.map(([k, v]) => `${queryEscape(k)}=${queryEscape(v)}`);
+  if (engineAttrs !== '') pairs.push(...engineAttrs.split(','));
+  return pairs.sort().join(',');
 }
 
 /** Go's url.QueryEscape: spaces as '+', the rest percent-encoded. */
@@ -105,7 +130,7 @@ export interface FormatOptions {
 /** One line as the client gets it: one frame (or the raw bytes for a TTY service). */
 export function formatLine(line: LogLine, ctx: LogContext, o: FormatOptions): Buffer {
   let text = line.message;
-  if (o.details) text = `${detailsOf(ctx)} ${text}`;
+  if (o.details) text = `${detailsOf(ctx, line.attrs)} ${text}`;
   if (o.timestamps) text = `${line.timestamp || new Date().toISOString()} ${text}`;
   const payload = Buffer.from(text, 'utf8');
   if (!o.multiplexed) return payload;

@@ -115,15 +115,28 @@ async function streamLogs(ctx: ApiContext, store: Store, req: Request, res: Resp
     }
   };
 
+  const nodeName = (nodeId: string): string => {
+    const node = store.view((tx) => tx.get('node', nodeId));
+    return node?.description?.hostname || node?.spec.name || nodeId;
+  };
+  const warning = (i: Instance, nodeId: string, message: string): void => {
+    const lc: LogContext = { nodeId, serviceId: i.workloadId, taskId: i.id };
+    write(formatLine({ stream: 'stderr', timestamp: rfc3339NanoFixed(Date.now()), message: `${message}\n` }, lc, format));
+  };
+  // A node that cannot be read costs all its tasks' lines: one warning per node.
   const warn = (i: Instance, nodeId: string, why: string): void => {
     if (warnedNodes.has(nodeId)) return;
     warnedNodes.add(nodeId);
-    const node = store.view((tx) => tx.get('node', nodeId));
-    const name = node?.description?.hostname || node?.spec.name || nodeId;
-    const lc: LogContext = { nodeId, serviceId: i.workloadId, taskId: i.id };
-    const message = `warning: the logs of tasks on node ${name} (${nodeId}) are missing: ${why}\n`;
-    write(formatLine({ stream: 'stderr', timestamp: rfc3339NanoFixed(Date.now()), message }, lc, format));
+    warning(i, nodeId, `warning: the logs of tasks on node ${nodeName(nodeId)} (${nodeId}) are missing: ${why}`);
     ctx.log.warn({ node: nodeId, why }, 'service logs: a node could not be read');
+  };
+  // The engine answered but refused this task's logs (a driver that keeps none, "none" or
+  // syslog…, as `docker logs` says): a warning for that task alone, the node's others go on.
+  const warnTask = (i: Instance, nodeId: string, why: string): void => {
+    const driver = i.template.logDriver?.name;
+    const w = store.view((tx) => tx.get('workload', i.workloadId));
+    const task = `${w?.spec.name ?? i.workloadId}.${i.slot !== undefined && i.slot > 0 ? i.slot : nodeId}.${i.id}`;
+    warning(i, nodeId, `warning: the logs of task ${task} on node ${nodeName(nodeId)} cannot be read: ${why}${driver ? ` (log driver "${driver}")` : ''}`);
   };
 
   const attach = (i: Instance, tail: string | undefined): void => {
@@ -135,7 +148,7 @@ async function streamLogs(ctx: ApiContext, store: Store, req: Request, res: Resp
     const target = ctx.engines.byNode(nodeId);
     if (node?.status.state === 'down') return warn(i, nodeId, `the node is down (${node.status.message || 'no session'})`);
     if (target === undefined) return warn(i, nodeId, 'the node has no reachable engine endpoint');
-    const q = new URLSearchParams({ stdout: o.stdout ? '1' : '0', stderr: o.stderr ? '1' : '0', timestamps: '1', follow: o.follow ? '1' : '0' });
+    const q = new URLSearchParams({ stdout: o.stdout ? '1' : '0', stderr: o.stderr ? '1' : '0', timestamps: '1', follow: o.follow ? '1' : '0', ...(o.details ? { details: '1' } : {}) });
     if (o.since) q.set('since', o.since);
     if (tail) q.set('tail', tail);
     const path = `/v${engineVersionFor(req.apiVersion)}/containers/${encodeURIComponent(containerId)}/logs?${q.toString()}`;
@@ -171,13 +184,14 @@ async function streamLogs(ctx: ApiContext, store: Store, req: Request, res: Resp
         answer.setEncoding('utf8');
         answer.on('data', (c: string) => (text += c));
         answer.on('end', () => {
-          warn(i, nodeId, `the engine answered ${answer.statusCode ?? '?'}: ${messageOf(text)}`);
+          if ((answer.statusCode ?? 500) < 500 || answer.statusCode === 501) warnTask(i, nodeId, messageOf(text));
+          else warn(i, nodeId, `the engine answered ${answer.statusCode ?? '?'}: ${messageOf(text)}`);
           close();
         });
         return;
       }
       // A TTY container's logs come raw, any other's in frames.
-      const reader = new EngineLogReader(!(i.template.containers[0]?.tty ?? false));
+      const reader = new EngineLogReader(!(i.template.containers[0]?.tty ?? false), o.details);
       answer.on('data', (c: Buffer) => {
         for (const line of reader.push(c)) write(formatLine(line, lc, format), answer);
       });
@@ -186,7 +200,7 @@ async function streamLogs(ctx: ApiContext, store: Store, req: Request, res: Resp
         close();
       });
       answer.on('error', (err) => {
-        if (!done.signal.aborted) warn(i, nodeId, `the stream broke: ${err.message}`);
+        if (!done.signal.aborted) warn(i, nodeId, `the connection to its engine broke (${err.message}); lines after this point are missing`);
         close();
       });
       answer.on('close', close);
