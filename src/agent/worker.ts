@@ -1,9 +1,9 @@
 import type { AssignmentChange } from '../dispatcher/protocol.js';
-import { stateRank, type Instance, type InstanceStatus } from '../model/index.js';
+import type { Instance, InstanceStatus } from '../model/index.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { applyAssignments, emptyAssignments, itemsOfKind, type AssignmentSet } from './assignments.js';
-import { statusFromContainer } from './exec/do.js';
+import { readoptedStatus, statusFromContainer } from './exec/do.js';
 import type { Controller } from './exec/controller.js';
 import type { Executor } from './exec/executor.js';
 import type { OverlayAttachments } from './overlay.js';
@@ -165,9 +165,7 @@ export class Worker {
       try {
         const c = await ctlr.inspect();
         if (c !== undefined) {
-          const fromEngine = statusFromContainer(c, this.deps.clock.now());
-          // Forward only: the engine's word wins unless the manager already knows a later state.
-          if (stateRank(fromEngine.state) >= stateRank(initial.state)) initial = fromEngine;
+          initial = readoptedStatus(initial, statusFromContainer(c, this.deps.clock.now()));
         }
       } catch (err) {
         this.deps.log.warn({ err, instance: instance.id }, 'inspecting a re-adopted container failed');

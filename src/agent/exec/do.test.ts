@@ -5,7 +5,7 @@ import { ManualClock } from '../../util/clock.js';
 import { testInstance } from '../testing.js';
 import type { ContainerState } from './adapter.js';
 import { FatalStepError, type Controller } from './controller.js';
-import { statusFromContainer, step } from './do.js';
+import { readoptedStatus, statusFromContainer, step } from './do.js';
 
 /** A controller that records calls and plays a container in memory. */
 function fakeController(opts: { prepareFails?: boolean; exitCode?: number } = {}) {
@@ -110,4 +110,22 @@ test('a re-adopted container stands where the engine says', () => {
   assert.equal(statusFromContainer({ ...c, status: 'created', running: false }, 0).state, 'ready');
   assert.equal(statusFromContainer({ ...c, status: 'exited', running: false, exitCode: 0 }, 0).state, 'complete');
   assert.equal(statusFromContainer({ ...c, status: 'exited', running: false, exitCode: 137 }, 0).state, 'failed');
+});
+
+test('a re-adopted instance reports only news: a later state or another container, never the same running again', () => {
+  const known = { state: 'running' as const, timestamp: 1000, message: 'started', container: { containerId: 'c', pid: 7 } };
+  const engine = (over: Partial<{ status: string; running: boolean; exitCode: number; id: string }>) => statusFromContainer({ id: 'c', status: 'running', running: true, pid: 7, exitCode: 0, error: '', ...over }, 5000);
+  // Same state, same container: the manager's status (and its timestamp) stands.
+  assert.equal(readoptedStatus(known, engine({})), known);
+  // Died while the agent was away: reported as failed.
+  const died = readoptedStatus(known, engine({ status: 'exited', running: false, exitCode: 137 }));
+  assert.equal(died.state, 'failed');
+  assert.equal(died.err, 'task: non-zero exit (137)');
+  // The manager knew less (still starting): the engine's running is news.
+  assert.equal(readoptedStatus({ ...known, state: 'starting' }, engine({})).state, 'running');
+  // The manager knows more than the engine shows: kept.
+  const done = { ...known, state: 'complete' as const };
+  assert.equal(readoptedStatus(done, engine({})), done);
+  // Another container in the same state: reported (the manager's container id was stale).
+  assert.equal(readoptedStatus(known, engine({ id: 'd' })).container?.containerId, 'd');
 });

@@ -114,6 +114,20 @@ function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * What a re-adopted instance reports (live-restore): the engine's status when
+ * it is further on than the manager knows (the container died meanwhile), the
+ * manager's own when both agree on the state and container. Reporting the
+ * same state again is no news and would only reset the task's timestamp
+ * (`docker service ps` showing "Running 2 seconds ago" after a mere agent or
+ * gateway restart). Returns `known` itself when there is nothing to report.
+ */
+export function readoptedStatus(known: InstanceStatus, fromEngine: InstanceStatus): InstanceStatus {
+  if (stateRank(fromEngine.state) > stateRank(known.state)) return fromEngine;
+  if (fromEngine.state === known.state && fromEngine.container?.containerId !== known.container?.containerId) return fromEngine;
+  return known;
+}
+
 /** The status a re-adopted container stands at (live-restore): never earlier than what the engine shows. */
 export function statusFromContainer(c: { readonly id: string; readonly status: string; readonly running: boolean; readonly pid: number; readonly exitCode: number; readonly error: string }, now: number): InstanceStatus {
   if (c.running || c.status === 'paused' || c.status === 'restarting') {
