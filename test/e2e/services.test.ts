@@ -15,10 +15,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureImage, startTestGateway, type TestGateway } from '../support/gateway.js';
-import { registryAddress, repoRoot, testbedHost, type TestbedHost } from '../support/testbed.js';
+import { registryAddress, repoRoot, testbedHosts, type TestbedHost } from '../support/testbed.js';
 
 const DOCKER = '/usr/local/bin/docker';
-const hosts = [testbedHost('tb1'), testbedHost('tb2'), testbedHost('tb3')] as const;
+const picked = testbedHosts(3);
+const hosts = [picked[0], picked[1], picked[2]] as [TestbedHost, TestbedHost, TestbedHost];
+/** The hosts' names (node hostnames): tb1 tb2 tb3 unless STEVEDORE_TESTBED_HOSTS picks others. */
+const [N1, N2, N3] = hosts.map((h) => h.name) as [string, string, string];
 let gw: TestGateway;
 let work: string;
 let token = '';
@@ -81,7 +84,8 @@ async function startAgentOn(h: TestbedHost): Promise<void> {
       '--engine', h.dockerHost,
       '--state-dir', dir,
       '--listen-docker', `unix://${dir}.sock`,
-      '--listen-docker-tcp', `${h.address}:2376`,
+      // 2378 as `node add` gives agents: the test bed's engines serve their own TLS on :2376.
+      '--listen-docker-tcp', `${h.address}:2378`,
       '--log-level', 'warn',
     ],
     { stdio: ['ignore', 'ignore', 'ignore'] },
@@ -166,7 +170,7 @@ describe('docker service … through the gateway, on three nodes', () => {
     assert.equal(r.length, 30);
     const perNode = new Map<string, number>();
     for (const t of r) perNode.set(t.node, (perNode.get(t.node) ?? 0) + 1);
-    assert.deepEqual([...perNode.keys()].sort(), ['tb1', 'tb2', 'tb3']);
+    assert.deepEqual([...perNode.keys()].sort(), [N1, N2, N3].sort());
     assert.deepEqual([...perNode.values()], [10, 10, 10]);
   });
 
@@ -180,10 +184,11 @@ describe('docker service … through the gateway, on three nodes', () => {
   it('update --image with --update-parallelism 5 completes; rollback restores the previous spec', async () => {
     const image = `${registryAddress()}/library/busybox:latest`;
     await ok(['service', 'update', '--image', image, '--update-parallelism', '5', '--update-monitor', '1s', 'e2es'], 240_000);
-    assert.equal((await ok(['service', 'inspect', '-f', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', 'e2es'])).trim(), image);
+    // The CLI pins the image by digest when the registry tells it (GET /distribution), as against Docker.
+    assert.match((await ok(['service', 'inspect', '-f', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', 'e2es'])).trim(), new RegExp(`^${image.replace(/[.]/g, '\\.')}(@sha256:[0-9a-f]{64})?$`));
     await eventually('10 updated tasks', async () => (await ps('e2es', ['--filter', 'desired-state=running'])).filter((t) => t.current.startsWith('Running')).length === 10);
     await ok(['service', 'rollback', 'e2es'], 240_000);
-    assert.match((await ok(['service', 'inspect', '-f', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', 'e2es'])).trim(), /^busybox(:latest)?$/);
+    assert.match((await ok(['service', 'inspect', '-f', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', 'e2es'])).trim(), /^busybox(:latest)?(@sha256:[0-9a-f]{64})?$/);
     await eventually('10 rolled back tasks', async () => (await running('e2es')).length === 10);
   });
 
@@ -192,7 +197,7 @@ describe('docker service … through the gateway, on three nodes', () => {
     await eventually('3 lines', async () => (await ok(['service', 'logs', 'e2elogs'])).split('\n').filter((l) => l.includes('hello from')).length === 3);
     const lines = (await ok(['service', 'logs', 'e2elogs'])).split('\n').filter(Boolean);
     const nodes = new Set(lines.map((l) => /^e2elogs\.\d+\.\w+@(\S+)\s+\| hello from/.exec(l)?.[1]));
-    assert.deepEqual([...nodes].sort(), ['tb1', 'tb2', 'tb3']);
+    assert.deepEqual([...nodes].sort(), [N1, N2, N3].sort());
     await ok(['service', 'rm', 'e2elogs']);
   });
 
@@ -214,26 +219,26 @@ describe('docker service … through the gateway, on three nodes', () => {
   });
 
   it('draining a node moves its tasks', async () => {
-    await ok(['node', 'update', '--availability', 'drain', 'tb3']);
+    await ok(['node', 'update', '--availability', 'drain', N3]);
     await eventually('no task on tb3, 10 running', async () => {
       const r = await running('e2es');
-      return r.length === 10 && r.every((t) => t.node !== 'tb3');
+      return r.length === 10 && r.every((t) => t.node !== N3);
     });
-    await ok(['node', 'update', '--availability', 'active', 'tb3']);
+    await ok(['node', 'update', '--availability', 'active', N3]);
   });
 
   it("a dead host's tasks are rescheduled", async () => {
     await ok(['service', 'scale', 'e2es=12'], 120_000);
-    const onTb2 = (await running('e2es')).filter((t) => t.node === 'tb2').length;
+    const onTb2 = (await running('e2es')).filter((t) => t.node === N2).length;
     assert.ok(onTb2 > 0);
-    await stopAgent('tb2', 'SIGKILL');
-    await eventually('tb2 down', async () => !(await readyNodes()).includes('tb2'), 20_000);
+    await stopAgent(N2, 'SIGKILL');
+    await eventually(`${N2} down`, async () => !(await readyNodes()).includes(N2), 20_000);
     await eventually('12 running elsewhere', async () => {
       const r = await running('e2es');
-      return r.length === 12 && r.every((t) => t.node !== 'tb2');
+      return r.length === 12 && r.every((t) => t.node !== N2);
     }, 60_000);
     await startAgentOn(hosts[1]); // comes back with its identity; its stale containers go
-    await eventually('tb2 ready again', async () => (await readyNodes()).includes('tb2'), 30_000);
+    await eventually(`${N2} ready again`, async () => (await readyNodes()).includes(N2), 30_000);
     await ok(['service', 'rm', 'e2es']);
   });
 
