@@ -16,112 +16,20 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { ensureImage, startTestGateway, type TestGateway } from '../support/gateway.js';
-import { repoRoot, testbedHosts, type TestbedHost } from '../support/testbed.js';
+import { BRIDGE_ADDRESS, DOCKER, E2eCluster, onHost, run } from '../support/e2e-cluster.js';
+import { testbedHosts, type TestbedHost } from '../support/testbed.js';
 
-const DOCKER = '/usr/local/bin/docker';
 const WEB = 'meshweb';
 const HOSTMODE = 'meshhost';
-const MACHINE = '10.211.0.1';
+const MACHINE = BRIDGE_ADDRESS;
 const picked = testbedHosts(3);
 const hosts = [picked[0], picked[1], picked[2]] as [TestbedHost, TestbedHost, TestbedHost];
-let gw: TestGateway;
-let work: string;
-let token = '';
-let manager = '';
+let c: E2eCluster;
 let ingressSubnet = '';
-const agents = new Map<string, ChildProcess>();
 
-type Result = { code: number; stdout: string; stderr: string };
-
-function run(cmd: string, args: readonly string[], env: Record<string, string> = {}, timeout = 120_000): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, timeout, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-const docker = (args: readonly string[]) => run(DOCKER, args, gw.env);
-
-async function ok(args: readonly string[]): Promise<string> {
-  const r = await docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}\n--- gateway log (tail) ---\n${gw.log().slice(-2000)}`);
-  return r.stdout;
-}
-
-async function onHost(h: TestbedHost, args: readonly string[]): Promise<string> {
-  const r = await run(DOCKER, ['-H', h.dockerHost, ...args]);
-  assert.equal(r.code, 0, `docker -H ${h.name} ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
+/** A command in the host's network namespace; never throws (clean-up runs it on what may be gone). */
 const inNetns = (h: TestbedHost, args: readonly string[]) => run('nsenter', [`--net=/var/run/netns/${h.namespace}`, '--', ...args]);
 
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      const tasks = await docker(['service', 'ls', '-q']).then(async (r) => (r.stdout.trim() ? (await docker(['service', 'ps', '--no-trunc', ...r.stdout.trim().split('\n')])).stdout : ''));
-      throw new Error(`timed out waiting for ${what}\n--- tasks ---\n${tasks}\n--- gateway log (tail) ---\n${gw.log().slice(-3000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-async function startAgentOn(h: TestbedHost): Promise<void> {
-  const dir = path.join(work, h.name);
-  const child = spawn(
-    'nsenter',
-    [
-      `--net=/var/run/netns/${h.namespace}`,
-      process.execPath, path.join(repoRoot(), 'bin', 'stevedore.js'), 'agent',
-      '--engine', h.dockerHost,
-      '--state-dir', dir,
-      '--listen-docker', `unix://${dir}.sock`,
-      '--wireguard-interface', `stvwg-${h.name}`,
-      '--log-level', 'warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let errText = '';
-  child.stderr?.on('data', (c: Buffer) => (errText = (errText + c.toString()).slice(-4000)));
-  agents.set(h.name, child);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const r = await run(DOCKER, ['-H', `unix://${dir}.sock`, 'version', '--format', '{{.Server.Version}}']);
-    if (r.code === 0) break;
-    if (Date.now() > deadline) throw new Error(`agent on ${h.name} did not come up: ${r.stderr}\n${errText}`);
-    await new Promise((r2) => setTimeout(r2, 250));
-  }
-}
-
-function stopAgent(name: string): Promise<void> {
-  const child = agents.get(name);
-  agents.delete(name);
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
-async function joinAgent(h: TestbedHost): Promise<void> {
-  await startAgentOn(h);
-  const r = await run(process.execPath, [path.join(repoRoot(), 'bin', 'stevedore.js'), 'agent', 'join', manager, '--token', token, '--agent', `unix://${path.join(work, h.name)}.sock`, '--advertise-addr', h.address]);
-  assert.equal(r.code, 0, r.stderr);
-}
-
-async function readyWorkers(): Promise<number> {
-  const out = await ok(['node', 'ls', '--format', '{{.Status}} {{.ManagerStatus}}']);
-  return out.split('\n').filter((l) => l.trim() === 'Ready').length;
-}
-
-/** Hosts running a task of `service`, with the task containers' ids (short: also their hostnames). */
 async function taskHosts(service: string): Promise<Map<string, TestbedHost>> {
   const out = new Map<string, TestbedHost>();
   for (const h of hosts) {
@@ -155,28 +63,16 @@ async function msPerRequest(address: string, port: number, n: number): Promise<n
 
 describe('routing mesh across three hosts: published ports on every host, client address preserved', () => {
   before(async () => {
-    await Promise.all(hosts.map((h) => ensureImage(h.dockerHost)));
-    work = await mkdtemp(path.join(tmpdir(), 'stv-e2e-mesh-'));
-    gw = await startTestGateway({ engine: hosts[0].dockerHost, args: ['--dispatcher-listen', `${MACHINE}:0`, '--advertise-addr', MACHINE] });
-    await ok(['swarm', 'init', '--advertise-addr', MACHINE]);
-    const join = await ok(['swarm', 'join-token', 'worker']);
-    const m = /--token (\S+) (\S+)/.exec(join);
-    assert.ok(m, join);
-    token = m[1] ?? '';
-    manager = m[2] ?? '';
-    for (const h of hosts) await joinAgent(h);
-    await eventually('three workers ready', async () => (await readyWorkers()) === 3, 30_000);
-    ingressSubnet = JSON.parse(await ok(['network', 'inspect', '-f', '{{json .IPAM.Config}}', 'ingress']))[0]?.Subnet ?? '';
+    c = await E2eCluster.start({ prefix: 'stv-e2e-mesh-', first: hosts[0], workers: hosts });
+    ingressSubnet = JSON.parse(await c.ok(['network', 'inspect', '-f', '{{json .IPAM.Config}}', 'ingress']))[0]?.Subnet ?? '';
     assert.ok(ingressSubnet !== '', 'the ingress network has a subnet');
     // Production's policy for what is forwarded into the ingress subnet: dropped unless accepted before.
     for (const h of hosts) await inNetns(h, ['iptables', '-A', 'FORWARD', '-d', ingressSubnet, '-m', 'comment', '--comment', 'stv-e2e-mesh', '-j', 'DROP']);
   });
 
   after(async () => {
-    for (const s of [WEB, HOSTMODE]) await docker(['service', 'rm', s]);
-    await docker(['swarm', 'leave', '--force']);
-    for (const h of hosts) await run(DOCKER, ['-H', `unix://${path.join(work, h.name)}.sock`, 'swarm', 'leave', '--force']);
-    for (const name of [...agents.keys()]) await stopAgent(name);
+    for (const s of [WEB, HOSTMODE]) await c?.docker(['service', 'rm', s]);
+    await c?.stop(hosts);
     for (const h of hosts) {
       if (ingressSubnet !== '') await inNetns(h, ['iptables', '-D', 'FORWARD', '-d', ingressSubnet, '-m', 'comment', '--comment', 'stv-e2e-mesh', '-j', 'DROP']);
       for (const svc of [WEB, HOSTMODE]) {
@@ -195,18 +91,16 @@ describe('routing mesh across three hosts: published ports on every host, client
       await inNetns(h, ['iptables', '-F', 'STVMESH-FWD']);
       await inNetns(h, ['iptables', '-X', 'STVMESH-FWD']);
     }
-    await gw?.stop();
-    await rm(work, { recursive: true, force: true });
   });
 
   it('a 2-replica service publishing 8080:80 runs one task on each of two hosts', async () => {
-    await ok([
+    await c.ok([
       'service', 'create', '--detach', '--name', WEB, '--replicas', '2', '-p', '8080:80',
       '--constraint', 'node.role==worker', '--replicas-max-per-node', '1',
       'busybox', 'sh', '-c', SERVE,
     ]);
-    await eventually('two tasks on two hosts', async () => new Set((await taskHosts(WEB)).values()).size === 2);
-    const ports = JSON.parse(await ok(['service', 'inspect', '-f', '{{json .Endpoint.Ports}}', WEB])) as { PublishMode: string; PublishedPort: number }[];
+    await c.eventually('two tasks on two hosts', async () => new Set((await taskHosts(WEB)).values()).size === 2);
+    const ports = JSON.parse(await c.ok(['service', 'inspect', '-f', '{{json .Endpoint.Ports}}', WEB])) as { PublishMode: string; PublishedPort: number }[];
     assert.deepEqual(ports.map((p) => [p.PublishMode, p.PublishedPort]), [['ingress', 8080]]);
   });
 
@@ -214,7 +108,7 @@ describe('routing mesh across three hosts: published ports on every host, client
     const tasks = await taskHosts(WEB);
     const idle = hosts.find((h) => ![...tasks.values()].includes(h));
     assert.ok(idle, 'one host runs no task');
-    await eventually('8080 answers on every host', async () => (await Promise.all(hosts.map((h) => who(h.address, 8080)))).every((a) => a !== ''), 60_000);
+    await c.eventually('8080 answers on every host', async () => (await Promise.all(hosts.map((h) => who(h.address, 8080)))).every((a) => a !== ''), 60_000);
     const seen = new Map<string, number>();
     for (const h of hosts) {
       const lines: string[] = [];
@@ -235,17 +129,17 @@ describe('routing mesh across three hosts: published ports on every host, client
   });
 
   it('mode=host publishes only on the host where its task runs', async () => {
-    await ok([
+    await c.ok([
       'service', 'create', '--detach', '--name', HOSTMODE, '--replicas', '1', '--publish', 'mode=host,published=8090,target=80',
       '--constraint', 'node.role==worker', 'busybox', 'sh', '-c', SERVE,
     ]);
-    await eventually('the host-mode task runs', async () => (await taskHosts(HOSTMODE)).size === 1);
+    await c.eventually('the host-mode task runs', async () => (await taskHosts(HOSTMODE)).size === 1);
     const [[id, where] = ['', hosts[0]]] = [...(await taskHosts(HOSTMODE))];
-    await eventually('8090 answers on the task\'s host', () => answers(where.address, 8090), 30_000);
+    await c.eventually('8090 answers on the task\'s host', () => answers(where.address, 8090), 30_000);
     const line = await who(where.address, 8090);
     assert.equal(line.split(' ')[0], id, line);
     for (const h of hosts) if (h !== where) assert.equal(await answers(h.address, 8090), false, `${h.name} does not publish 8090`);
-    const ports = JSON.parse(await ok(['service', 'inspect', '-f', '{{json .Endpoint.Ports}}', HOSTMODE])) as { PublishMode: string; PublishedPort: number }[];
+    const ports = JSON.parse(await c.ok(['service', 'inspect', '-f', '{{json .Endpoint.Ports}}', HOSTMODE])) as { PublishMode: string; PublishedPort: number }[];
     assert.deepEqual(ports.map((p) => [p.PublishMode, p.PublishedPort]), [['host', 8090]]);
   });
 
