@@ -12,6 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -133,13 +134,20 @@ export class E2eCluster {
         '--state-dir', dir,
         '--listen-docker', this.agentEndpoint(h),
         '--wireguard-interface', wireguardInterfaceOf(h),
-        '--log-level', 'warn',
+        '--log-level', process.env['STEVEDORE_E2E_AGENT_LOG_LEVEL'] ?? 'warn',
         ...this.agentArgs,
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      { stdio: ['ignore', process.env['STEVEDORE_E2E_AGENT_LOG'] ? 'pipe' : 'ignore', 'pipe'] },
     );
     let errText = '';
     child.stderr?.on('data', (c: Buffer) => (errText = (errText + c.toString()).slice(-4000)));
+    // STEVEDORE_E2E_AGENT_LOG=DIR keeps each agent's log (pino writes to stdout) in DIR/<host>.log for a post-mortem.
+    const logDir = process.env['STEVEDORE_E2E_AGENT_LOG'];
+    if (logDir) {
+      const log = createWriteStream(path.join(logDir, `${h.name}.log`), { flags: 'a' });
+      child.stdout?.pipe(log);
+      child.stderr?.pipe(log);
+    }
     this.agents.set(h.name, child);
     const deadline = Date.now() + 20_000;
     for (;;) {
