@@ -246,7 +246,10 @@ class AttachmentController implements Controller {
           seen = true;
           if (c.running && c.pid > 0) this.deps.discovery?.running(instance, c.pid);
           else this.deps.discovery?.gone(this.id);
-        } else if (!released && (seen || this.deps.clock.now() - this.born > (this.deps.orphanMs ?? 120_000))) {
+        } else if (!released && (seen || instance.attachment?.containerId !== undefined || this.deps.clock.now() - this.born > (this.deps.orphanMs ?? 120_000))) {
+          // Gone: seen running before, or created (the manager has its id) and no longer on the
+          // engine — a short-lived `--rm` container can come and go between two looks.
+          // Otherwise only after orphanMs: a create may still be in flight.
           this.deps.discovery?.gone(this.id);
           this.deps.log.info({ attachment: this.id }, 'the attached container is gone: giving its network attachment back');
           await this.detach(this.id);

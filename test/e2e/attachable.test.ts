@@ -183,10 +183,7 @@ describe('standalone containers on an attachable overlay across three hosts', ()
     await cluster.eventually('the name no longer resolves', async () => answers((await run(DOCKER, ['-H', remote.host.dockerHost, 'exec', remote.container, 'nslookup', CONTAINER])).stdout).length === 0, 20_000);
   });
 
-  // TODO(regression found at the end of session 2, after the routing mesh and live-restore changes landed
-  // beside attachments): the overlay stays on the host after its --rm container is stopped on the engine.
-  // Passed at 38d3e71; reproduce with STEVEDORE_E2E_AGENT_LOG=DIR STEVEDORE_E2E_AGENT_LOG_LEVEL=info.
-  it('an overlay whose only user on a host was a standalone container leaves that host with it (docker run --rm)', { todo: 'regression: the overlay is not torn down after a --rm attached container stops (see the comment above)' }, async () => {
+  it('an overlay whose only user on a host was a standalone container leaves that host with it (docker run --rm)', async () => {
     const h = hosts[2];
     await cluster.ok(['network', 'create', '-d', 'overlay', '--attachable', LONELY]);
     await agentOk(h, ['run', '-d', '--rm', '--name', `${CONTAINER}2`, '--network', LONELY, 'busybox', 'sleep', '3600']);
