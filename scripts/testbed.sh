@@ -205,15 +205,6 @@ dockerd_up() {
   [[ -s $dir/daemon.json ]] || daemon_json "$i" on
   tls_host_up "$i"
   host_prefix "$i"
-  # The engine shares the host's mount namespace with its sshd (and so with
-  # the agent started over SSH), as on a real host: the agent's secrets tmpfs
-  # and its other mounts are what the engine bind-mounts into containers.
-  local mnt
-  if mnt=$(host_mnt_ns "$i"); then
-    # shellcheck disable=SC2016
-    HOST_PREFIX=(unshare --uts -- bash -c 'hostname "$1" && exec nsenter "--net=/var/run/netns/$2" "--mount=$3" -- "${@:4}"'
-      in_host "tb$i" "$ns" "$mnt")
-  fi
   stv_spawn "$run/dockerd.spawn.pid" "$dir/dockerd.log" \
     "${HOST_PREFIX[@]}" dockerd \
     --config-file "$dir/daemon.json" \
