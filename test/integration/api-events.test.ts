@@ -202,7 +202,8 @@ describe('events and listings merged over two test bed engines', () => {
     const volumes = await request(merged).get(`/v1.47/volumes?filters=${encodeURIComponent(JSON.stringify({ name: [volume] }))}`);
     assert.deepEqual(
       (volumes.body.Volumes as { Name: string }[]).map((v) => v.Name),
-      [volume],
+      // Across several engines a volume is listed as <node>/<name>, as classic Swarm did (routes/volumes.ts).
+      [`${tb2.nodeName}/${volume}`],
     );
     // Inspect finds it on tb2 although tb1 is the local engine; remove goes there too.
     assert.equal((await request(merged).get(`/v1.47/volumes/${volume}`)).status, 200);
