@@ -59,6 +59,28 @@ async function overlayOn(h: TestbedHost, vni: number): Promise<string[]> {
 
 const execIn = (t: TaskOnHost, script: string) => onHost(t.host, ['exec', t.container, 'sh', '-c', script]);
 
+/** 64 KiB of random bytes from `from` to `to` over TCP (nc), arriving whole: same size, same md5. */
+async function send64KiB(from: TaskOnHost, to: TaskOnHost): Promise<void> {
+    await execIn(from, `head -c ${KiB64} /dev/urandom > /tmp/payload`);
+    const sent = (await execIn(from, 'md5sum /tmp/payload')).split(' ')[0];
+    await onHost(to.host, ['exec', '-d', to.container, 'sh', '-c', 'sleep 600 | nc -l -p 7000 > /tmp/received']);
+    let connected = false;
+    for (let i = 0; i < 30 && !connected; i++) {
+      const r = await run(DOCKER, ['-H', from.host.dockerHost, 'exec', from.container, 'sh', '-c', `nc ${to.ip} 7000 < /tmp/payload`]);
+      if (r.code === 0) connected = true;
+      else await new Promise((r2) => setTimeout(r2, 300));
+    }
+    assert.ok(connected, 'nc connected');
+    let got = '';
+    for (let i = 0; i < 50; i++) {
+      got = await execIn(to, 'wc -c < /tmp/received; md5sum /tmp/received');
+      if (got.trim().startsWith(String(KiB64))) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(got.split('\n')[0]?.trim(), String(KiB64));
+    assert.equal(got.split('\n')[1]?.split(' ')[0], sent);
+}
+
 describe('overlay networks across three hosts', () => {
   let vni = 0;
   let encVni = 0;
@@ -121,24 +143,7 @@ describe('overlay networks across three hosts', () => {
     // httpd answers across hosts (busybox's wget segfaults here: plain nc).
     assert.match(await execIn(t1, `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${t3.ip} 80`), /^HTTP\/1\.[01] \d{3}/);
     // 64 KiB over TCP; the listener's stdin stays open (busybox nc ends when its stdin does).
-    await execIn(t1, `head -c ${KiB64} /dev/urandom > /tmp/payload`);
-    const sent = (await execIn(t1, 'md5sum /tmp/payload')).split(' ')[0];
-    await onHost(t3.host, ['exec', '-d', t3.container, 'sh', '-c', 'sleep 600 | nc -l -p 7000 > /tmp/received']);
-    let connected = false;
-    for (let i = 0; i < 30 && !connected; i++) {
-      const r = await run(DOCKER, ['-H', t1.host.dockerHost, 'exec', t1.container, 'sh', '-c', `nc ${t3.ip} 7000 < /tmp/payload`]);
-      if (r.code === 0) connected = true;
-      else await new Promise((r2) => setTimeout(r2, 300));
-    }
-    assert.ok(connected, 'nc connected');
-    let got = '';
-    for (let i = 0; i < 50; i++) {
-      got = await execIn(t3, 'wc -c < /tmp/received; md5sum /tmp/received');
-      if (got.trim().startsWith(String(KiB64))) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(got.split('\n')[0]?.trim(), String(KiB64));
-    assert.equal(got.split('\n')[1]?.split(' ')[0], sent);
+    await send64KiB(t1, t3);
   });
 
   it('an agent restart re-adopts the overlay: same Docker network, container untouched, still reachable', async () => {
@@ -198,24 +203,7 @@ describe('overlay networks across three hosts', () => {
     assert.ok(t1 && t3);
     assert.equal((await execIn(t1, 'cat /sys/class/net/eth0/mtu')).trim(), '1390');
     assert.match(await execIn(t1, `ping -c 3 -W 5 -s 1362 ${t3.ip}`), /3 packets received/);
-    await execIn(t1, `head -c ${KiB64} /dev/urandom > /tmp/payload`);
-    const sent = (await execIn(t1, 'md5sum /tmp/payload')).split(' ')[0];
-    await onHost(t3.host, ['exec', '-d', t3.container, 'sh', '-c', 'sleep 600 | nc -l -p 7000 > /tmp/received']);
-    let connected = false;
-    for (let i = 0; i < 30 && !connected; i++) {
-      const r = await run(DOCKER, ['-H', t1.host.dockerHost, 'exec', t1.container, 'sh', '-c', `nc ${t3.ip} 7000 < /tmp/payload`]);
-      if (r.code === 0) connected = true;
-      else await new Promise((r2) => setTimeout(r2, 300));
-    }
-    assert.ok(connected, 'nc connected');
-    let got = '';
-    for (let i = 0; i < 50; i++) {
-      got = await execIn(t3, 'wc -c < /tmp/received; md5sum /tmp/received');
-      if (got.trim().startsWith(String(KiB64))) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(got.split('\n')[0]?.trim(), String(KiB64));
-    assert.equal(got.split('\n')[1]?.split(' ')[0], sent);
+    await send64KiB(t1, t3);
 
     await c.ok(['service', 'rm', ENC]);
     for (const h of hosts) {
