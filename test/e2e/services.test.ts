@@ -10,52 +10,23 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { ensureImage, startTestGateway, type TestGateway } from '../support/gateway.js';
-import { registryAddress, repoRoot, testbedHosts, type TestbedHost } from '../support/testbed.js';
+import { E2eCluster, onHost } from '../support/e2e-cluster.js';
+import { registryAddress, testbedHosts, type TestbedHost } from '../support/testbed.js';
 
-const DOCKER = '/usr/local/bin/docker';
 const picked = testbedHosts(3);
 const hosts = [picked[0], picked[1], picked[2]] as [TestbedHost, TestbedHost, TestbedHost];
 /** The hosts' names (node hostnames): tb1 tb2 tb3 unless STEVEDORE_TESTBED_HOSTS picks others. */
 const [N1, N2, N3] = hosts.map((h) => h.name) as [string, string, string];
-let gw: TestGateway;
-let work: string;
-let token = '';
-let manager = '';
-const agents = new Map<string, ChildProcess>();
+let c: E2eCluster;
 
-function run(cmd: string, args: readonly string[], env: Record<string, string> = {}, timeout = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, timeout, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-const docker = (args: readonly string[], timeout?: number) => run(DOCKER, args, gw.env, timeout);
-
-async function ok(args: readonly string[], timeout?: number): Promise<string> {
-  const r = await docker(args, timeout);
-  assert.equal(r.code, 0, `docker ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}\n--- gateway log (tail) ---\n${gw.log().slice(-2000)}`);
-  return r.stdout;
-}
+const ok = (args: readonly string[], timeout?: number): Promise<string> => c.ok(args, timeout);
+const eventually = (what: string, check: () => Promise<boolean>, timeoutMs?: number): Promise<void> => c.eventually(what, check, timeoutMs);
+const readyNodes = (): Promise<string[]> => c.readyNodes();
 
 async function fails(args: readonly string[], message: RegExp): Promise<void> {
-  const r = await docker(args);
+  const r = await c.docker(args);
   assert.notEqual(r.code, 0, `docker ${args.join(' ')} should fail`);
   assert.match(r.stderr, message);
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- gateway log (tail) ---\n${gw.log().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 /** `docker service ps` rows: name, node, desired state, current state, error. */
@@ -74,88 +45,27 @@ async function running(service: string): Promise<{ name: string; node: string }[
   return (await ps(service, ['--filter', 'desired-state=running'])).filter((t) => t.current.startsWith('Running'));
 }
 
-async function startAgentOn(h: TestbedHost): Promise<void> {
-  const dir = path.join(work, h.name);
-  const child = spawn(
-    'nsenter',
-    [
-      `--net=/var/run/netns/${h.namespace}`,
-      process.execPath, path.join(repoRoot(), 'bin', 'stevedore.js'), 'agent',
-      '--engine', h.dockerHost,
-      '--state-dir', dir,
-      '--listen-docker', `unix://${dir}.sock`,
-      // 2378 as `node add` gives agents: the test bed's engines serve their own TLS on :2376.
-      '--listen-docker-tcp', `${h.address}:2378`,
-      '--log-level', 'warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'ignore'] },
-  );
-  agents.set(h.name, child);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const r = await run(DOCKER, ['-H', `unix://${dir}.sock`, 'version', '--format', '{{.Server.Version}}']);
-    if (r.code === 0) break;
-    if (Date.now() > deadline) throw new Error(`agent on ${h.name} did not come up: ${r.stderr}`);
-    await new Promise((r2) => setTimeout(r2, 250));
-  }
-}
-
-async function joinAgent(h: TestbedHost): Promise<void> {
-  await startAgentOn(h);
-  const r = await run(process.execPath, [path.join(repoRoot(), 'bin', 'stevedore.js'), 'agent', 'join', manager, '--token', token, '--agent', `unix://${path.join(work, h.name)}.sock`, '--advertise-addr', h.address]);
-  assert.equal(r.code, 0, r.stderr);
-}
-
-function stopAgent(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  const child = agents.get(name);
-  agents.delete(name);
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
-}
-
-async function readyNodes(): Promise<string[]> {
-  const out = await ok(['node', 'ls', '--format', '{{.Hostname}} {{.Status}}']);
-  return out.split('\n').filter((l) => l.endsWith(' Ready')).map((l) => l.split(' ')[0] ?? '');
-}
-
 describe('docker service … through the gateway, on three nodes', () => {
   before(async () => {
-    await Promise.all(hosts.map((h) => ensureImage(h.dockerHost)));
-    work = await mkdtemp(path.join(tmpdir(), 'stv-e2e-svc-'));
-    gw = await startTestGateway({ engine: hosts[0].dockerHost, args: ['--dispatcher-listen', '10.211.0.1:0', '--advertise-addr', '10.211.0.1'] });
-    await ok(['swarm', 'init', '--advertise-addr', '10.211.0.1']);
-    const join = await ok(['swarm', 'join-token', 'worker']);
-    const m = /--token (\S+) (\S+)/.exec(join);
-    assert.ok(m, join);
-    token = m[1] ?? '';
-    manager = m[2] ?? '';
-    await joinAgent(hosts[1]);
-    await eventually('tb2 ready', async () => (await readyNodes()).length === 2);
+    c = await E2eCluster.start({ prefix: 'stv-e2e-svc-', first: hosts[0], workers: [hosts[1]] });
   });
 
   after(async () => {
-    await docker(['swarm', 'leave', '--force']);
     // Workers whose manager left: their containers go when they leave too.
-    for (const h of hosts.slice(1)) await run(DOCKER, ['-H', `unix://${path.join(work, h.name)}.sock`, 'swarm', 'leave', '--force']);
-    for (const name of [...agents.keys()]) await stopAgent(name);
+    await c?.stop(hosts);
     for (const h of hosts) {
-      const left = (await run(DOCKER, ['-H', h.dockerHost, 'ps', '-aq', '--filter', 'label=io.stevedore.managed=true', '--filter', 'label=com.docker.swarm.service.name'])).stdout.trim();
+      const left = (await onHost(h, ['ps', '-aq', '--filter', 'label=io.stevedore.managed=true', '--filter', 'label=com.docker.swarm.service.name'])).trim();
       for (const id of left.split('\n').filter(Boolean)) {
-        const name = (await run(DOCKER, ['-H', h.dockerHost, 'inspect', '-f', '{{index .Config.Labels "com.docker.swarm.service.name"}}', id])).stdout.trim();
-        if (name.startsWith('e2e')) await run(DOCKER, ['-H', h.dockerHost, 'rm', '-f', id]);
+        const name = (await onHost(h, ['inspect', '-f', '{{index .Config.Labels "com.docker.swarm.service.name"}}', id])).trim();
+        if (name.startsWith('e2e')) await onHost(h, ['rm', '-f', id]);
       }
     }
-    await gw?.stop();
-    await rm(work, { recursive: true, force: true });
   });
 
   it('a global service runs one task per node and follows a node that joins', async () => {
     await ok(['service', 'create', '--detach', '--name', 'e2eglobal', '--mode', 'global', 'busybox', 'sleep', '3600']);
     await eventually('2 global tasks', async () => (await running('e2eglobal')).length === 2);
-    await joinAgent(hosts[2]);
+    await c.joinAgent(hosts[2]);
     await eventually('3 global tasks, one per node', async () => {
       const r = await running('e2eglobal');
       return r.length === 3 && new Set(r.map((t) => t.node)).size === 3;
@@ -231,13 +141,13 @@ describe('docker service … through the gateway, on three nodes', () => {
     await ok(['service', 'scale', 'e2es=12'], 120_000);
     const onTb2 = (await running('e2es')).filter((t) => t.node === N2).length;
     assert.ok(onTb2 > 0);
-    await stopAgent(N2, 'SIGKILL');
+    await c.stopAgent(N2, 'SIGKILL');
     await eventually(`${N2} down`, async () => !(await readyNodes()).includes(N2), 20_000);
     await eventually('12 running elsewhere', async () => {
       const r = await running('e2es');
       return r.length === 12 && r.every((t) => t.node !== N2);
     }, 60_000);
-    await startAgentOn(hosts[1]); // comes back with its identity; its stale containers go
+    await c.startAgentOn(hosts[1]); // comes back with its identity; its stale containers go
     await eventually(`${N2} ready again`, async () => (await readyNodes()).includes(N2), 30_000);
     await ok(['service', 'rm', 'e2es']);
   });

@@ -66,6 +66,8 @@ export interface E2eClusterOptions {
 
 export class E2eCluster {
   private readonly agents = new Map<string, ChildProcess>();
+  /** Agents that exited without being asked to, with their stderr's tail: a timeout then says why a node went Down. */
+  private readonly deaths: string[] = [];
   private token = '';
   private manager = '';
 
@@ -93,15 +95,21 @@ export class E2eCluster {
   }
 
   /** The docker CLI through the gateway. */
-  docker(args: readonly string[]): Promise<Result> {
-    return run(DOCKER, args, this.gw.env);
+  docker(args: readonly string[], timeout?: number): Promise<Result> {
+    return run(DOCKER, args, this.gw.env, timeout);
   }
 
   /** The same, failing the test on a non-zero exit (with the gateway log's tail). */
-  async ok(args: readonly string[]): Promise<string> {
-    const r = await this.docker(args);
-    assert.equal(r.code, 0, `docker ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}\n--- gateway log (tail) ---\n${this.gw.log().slice(-2000)}`);
+  async ok(args: readonly string[], timeout?: number): Promise<string> {
+    const r = await this.docker(args, timeout);
+    assert.equal(r.code, 0, `docker ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}${this.postMortem(2000)}`);
     return r.stdout;
+  }
+
+  /** The gateway log's tail and any agent that died on its own, for a failure message. */
+  postMortem(chars = 3000): string {
+    const deaths = this.deaths.length ? `\n--- agents that exited unasked ---\n${this.deaths.join('\n')}` : '';
+    return `${deaths}\n--- gateway log (tail) ---\n${this.gw.log().slice(-chars)}`;
   }
 
   /** Polls `check` every 500 ms; on timeout the error carries the tasks and the gateway log's tail. */
@@ -112,7 +120,7 @@ export class E2eCluster {
         const ls = await this.docker(['service', 'ls', '-q']);
         const ids = ls.stdout.trim();
         const tasks = ids ? (await this.docker(['service', 'ps', '--no-trunc', ...ids.split('\n')])).stdout : '';
-        throw new Error(`timed out waiting for ${what}\n--- tasks ---\n${tasks}\n--- gateway log (tail) ---\n${this.gw.log().slice(-3000)}`);
+        throw new Error(`timed out waiting for ${what}\n--- tasks ---\n${tasks}${this.postMortem()}`);
       }
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -134,13 +142,19 @@ export class E2eCluster {
         '--state-dir', dir,
         '--listen-docker', this.agentEndpoint(h),
         '--wireguard-interface', wireguardInterfaceOf(h),
+        // As `node add` gives agents (the test bed's engines serve their own TLS on :2376):
+        // the gateway reads other nodes' logs and volumes through this endpoint.
+        '--listen-docker-tcp', `${h.address}:2378`,
         '--log-level', process.env['STEVEDORE_E2E_AGENT_LOG_LEVEL'] ?? 'warn',
         ...this.agentArgs,
       ],
-      { stdio: ['ignore', process.env['STEVEDORE_E2E_AGENT_LOG'] ? 'pipe' : 'ignore', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    // The tail of what the agent printed (pino's warnings and errors on stdout, crashes on stderr).
     let errText = '';
-    child.stderr?.on('data', (c: Buffer) => (errText = (errText + c.toString()).slice(-4000)));
+    const keep = (c: Buffer): void => void (errText = (errText + c.toString()).slice(-4000));
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
     // STEVEDORE_E2E_AGENT_LOG=DIR keeps each agent's log (pino writes to stdout) in DIR/<host>.log for a post-mortem.
     const logDir = process.env['STEVEDORE_E2E_AGENT_LOG'];
     if (logDir) {
@@ -149,6 +163,9 @@ export class E2eCluster {
       child.stderr?.pipe(log);
     }
     this.agents.set(h.name, child);
+    child.once('exit', (code, signal) => {
+      if (this.agents.get(h.name) === child) this.deaths.push(`${h.name}: agent exited (code ${code}, signal ${signal})\n${errText}`);
+    });
     const deadline = Date.now() + 20_000;
     for (;;) {
       const r = await run(DOCKER, ['-H', this.agentEndpoint(h), 'version', '--format', '{{.Server.Version}}']);
@@ -158,13 +175,14 @@ export class E2eCluster {
     }
   }
 
-  stopAgent(name: string): Promise<void> {
+  /** Stops `name`'s agent (SIGKILL plays a host whose agent died). */
+  stopAgent(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.agents.get(name);
     this.agents.delete(name);
     if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
       child.once('exit', () => resolve());
-      child.kill('SIGTERM');
+      child.kill(signal);
     });
   }
 
@@ -172,6 +190,12 @@ export class E2eCluster {
     await this.startAgentOn(h);
     const r = await run(process.execPath, [path.join(repoRoot(), 'bin', 'stevedore.js'), 'agent', 'join', this.manager, '--token', this.token, '--agent', this.agentEndpoint(h), '--advertise-addr', h.address]);
     assert.equal(r.code, 0, r.stderr);
+  }
+
+  /** Hostnames of the nodes `docker node ls` shows Ready. */
+  async readyNodes(): Promise<string[]> {
+    const out = await this.ok(['node', 'ls', '--format', '{{.Hostname}} {{.Status}}']);
+    return out.split('\n').filter((l) => l.endsWith(' Ready')).map((l) => l.split(' ')[0] ?? '');
   }
 
   async readyWorkers(): Promise<number> {
