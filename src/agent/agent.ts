@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { HeartbeatResponse, RenewResponse, SessionMessage, SessionRequest, StatusUpdateRequest } from '../dispatcher/protocol.js';
+import type { HeartbeatResponse, RenewResponse, RestartNoticeRequest, SessionMessage, SessionRequest, StatusUpdateRequest } from '../dispatcher/protocol.js';
 import { Engine, parseEngineUrl } from '../engine/index.js';
 import { createNodeKeyAndCsr, readCertificate } from '../pki/index.js';
 import type { Clock } from '../util/clock.js';
@@ -338,6 +338,7 @@ export class Agent {
   /** Stop the agent; containers keep running and are re-adopted by the next agent on this state dir. */
   async stop(): Promise<void> {
     this.running = false;
+    await this.noticeRestart();
     await this.stopLoop();
     await this.worker.stop();
     this.overlays?.close();
@@ -346,6 +347,20 @@ export class Agent {
     await this.files.close().catch((err: unknown) => this.log.warn({ err }, 'closing the secrets tmpfs failed'));
     this.reporter.stop();
     if (this.ownsEngine) this.engine.close();
+  }
+
+  /**
+   * Tells the manager this agent will be back (its containers stay): the node
+   * goes down as restarting, and its instances are held for the longer grace.
+   * Best effort and quick: a manager that does not answer treats the stop as
+   * a lost node, which is only slower to recover from, never wrong.
+   */
+  private async noticeRestart(): Promise<void> {
+    const conn = this.conn;
+    const sessionId = this.sessionId;
+    if (conn === undefined || sessionId === undefined) return;
+    const body: RestartNoticeRequest = { sessionId };
+    await conn.call<unknown>('/session/restart', body, 1_000).catch((err: unknown) => this.log.debug({ err }, 'the restart notice was not delivered'));
   }
 
   private emitIdentity(): void {

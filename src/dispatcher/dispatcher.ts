@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { canAdvance, type Cluster, type Instance, type Node, type NodeStatus } from '../model/index.js';
+import { canAdvance, NodeRestartingMessage, type Cluster, type Instance, type Node, type NodeStatus } from '../model/index.js';
 import { newAttachmentInstance, resolveAttachable } from './attachments.js';
 import type { RandomBytes } from '../pki/certificate.js';
 import { InvalidJoinTokenMessage, roleForJoinToken, WrongJoinTokenMessage } from '../pki/join-token.js';
@@ -27,6 +27,7 @@ import type {
   JoinResponse,
   RenewRequest,
   RenewResponse,
+  RestartNoticeRequest,
   SessionMessage,
   SessionRequest,
   StatusUpdateRequest,
@@ -86,6 +87,8 @@ interface LiveSession {
   readonly abort: AbortController;
   assignments: AssignmentSet;
   closed: boolean;
+  /** The agent said it is restarting: when this session ends the node is down with NodeRestartingMessage. */
+  restarting?: boolean;
   /** Nudges this session's assignment recomputation (a peer's WireGuard key arrived). */
   poke?: () => void;
 }
@@ -352,8 +355,9 @@ export class Dispatcher {
       this.log.info({ nodeId, sessionId }, 'session closed after a certificate renewal; waiting for the node to reconnect');
       return;
     }
-    await this.markDown(s.nodeId, reason);
-    this.log.info({ nodeId: s.nodeId, sessionId, reason }, 'session closed');
+    const why = s.restarting === true ? NodeRestartingMessage : reason;
+    await this.markDown(s.nodeId, why);
+    this.log.info({ nodeId: s.nodeId, sessionId, reason: why }, 'session closed');
   }
 
   private endSession(s: LiveSession): void {
@@ -385,6 +389,12 @@ export class Dispatcher {
     const s = this.sessions.get(nodeId);
     if (!s || s.id !== sessionId) throw notFound(rpc('NotFound', 'session invalid'));
     return s;
+  }
+
+  /** The agent is stopping to come back (see RestartNoticeRequest). */
+  restartNotice(nodeId: string, req: RestartNoticeRequest): void {
+    this.sessionOf(nodeId, req.sessionId).restarting = true;
+    this.log.info({ nodeId, sessionId: req.sessionId }, 'the agent is restarting; its instances are held');
   }
 
   heartbeat(nodeId: string, req: HeartbeatRequest): HeartbeatResponse {

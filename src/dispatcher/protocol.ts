@@ -240,6 +240,16 @@ export interface IngressService {
   readonly tasks: readonly string[];
 }
 
+/**
+ * POST /session/restart — the agent is stopping and will be back on the same
+ * state (its containers keep running): when its session ends the node is down
+ * with NodeRestartingMessage, and its instances wait out the longer restart
+ * grace instead of being rescheduled after the short one.
+ */
+export interface RestartNoticeRequest {
+  readonly sessionId: string;
+}
+
 /** POST /heartbeat — every heartbeatPeriodMs; the answer says when the next one is due. */
 export interface HeartbeatRequest {
   readonly sessionId: string;

@@ -5,7 +5,7 @@ import { StevedoreError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { Dispatcher, PeerCertificate } from './dispatcher.js';
 import { CA_PATH } from './protocol.js';
-import { parseAttach, parseAttachmentContainer, parseDetach, parseHeartbeat, parseJoin, parseRenew, parseSession, parseStatus } from './validate.js';
+import { parseAttach, parseAttachmentContainer, parseDetach, parseHeartbeat, parseJoin, parseRenew, parseRestartNotice, parseSession, parseStatus } from './validate.js';
 
 /**
  * The dispatcher on the wire: HTTP/2 over TLS on port 2377. The TLS layer asks
@@ -178,6 +178,10 @@ export async function startDispatcherServer(opts: DispatcherServerOptions): Prom
       }
       case '/heartbeat':
         respondJson(stream, 200, dispatcher.heartbeat(peer.nodeId, parseHeartbeat(await readBody(stream))));
+        return;
+      case '/session/restart':
+        dispatcher.restartNotice(peer.nodeId, parseRestartNotice(await readBody(stream)));
+        respondJson(stream, 200, {});
         return;
       case '/status':
         await dispatcher.updateStatus(peer.nodeId, parseStatus(await readBody(stream)));

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { NodeDescription } from '../model/index.js';
 import { TaskStates } from '../model/index.js';
 import { invalidParameter } from '../util/errors.js';
-import type { AttachmentContainerRequest, AttachNetworkRequest, DetachNetworkRequest, HeartbeatRequest, JoinRequest, RenewRequest, SessionRequest, StatusUpdateRequest } from './protocol.js';
+import type { AttachmentContainerRequest, AttachNetworkRequest, DetachNetworkRequest, HeartbeatRequest, JoinRequest, RenewRequest, RestartNoticeRequest, SessionRequest, StatusUpdateRequest } from './protocol.js';
 
 /**
  * The dispatcher's requests, checked at its edge (zod): an agent of another
@@ -90,6 +90,7 @@ function dropUndefined<T>(o: T): T {
 export const parseJoin = (b: unknown): JoinRequest => dropUndefined(parse(join, b, 'join') as JoinRequest);
 export const parseSession = (b: unknown): SessionRequest => dropUndefined(parse(session, b, 'session') as SessionRequest);
 export const parseHeartbeat = (b: unknown): HeartbeatRequest => parse(heartbeat, b, 'heartbeat');
+export const parseRestartNotice = (b: unknown): RestartNoticeRequest => parse(heartbeat, b, 'restart notice');
 export const parseRenew = (b: unknown): RenewRequest => parse(renew, b, 'renew');
 export const parseStatus = (b: unknown): StatusUpdateRequest => dropUndefined(parse(status, b, 'status') as StatusUpdateRequest);
 export const parseAttach = (b: unknown): AttachNetworkRequest => dropUndefined(parse(attach, b, 'attach') as AttachNetworkRequest);

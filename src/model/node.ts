@@ -45,6 +45,14 @@ export interface NodeDescription {
   readonly tls?: { readonly trustRoot: string; readonly certIssuerSubject: string; readonly certIssuerPublicKey: string };
 }
 
+/**
+ * The down message of a node whose agent said it was restarting (SIGTERM:
+ * an upgrade, a supervisor's restart) and keeps its containers (live-restore):
+ * its instances are held longer before they are rescheduled than those of a
+ * node that vanished (crash, power loss, partition).
+ */
+export const NodeRestartingMessage = 'node is down: agent restarting';
+
 export interface NodeStatus {
   readonly state: NodeState;
   readonly message: string;

@@ -11,15 +11,17 @@ export { Component, type ComponentDeps } from './component.js';
 export { ReplicatedOrchestrator, reconcileReplicated, scaleDownOrder } from './replicated.js';
 export { GlobalOrchestrator, reconcileGlobal } from './global.js';
 export { JobsOrchestrator } from './jobs.js';
-export { RestartSupervisor, DefaultNodeDownGraceMs, type RestartSupervisorOptions } from './restart.js';
+export { RestartSupervisor, DefaultNodeDownGraceMs, DefaultNodeRestartGraceMs, type RestartSupervisorOptions } from './restart.js';
 export { Updater, UpdateMessages, type UpdaterOptions } from './update.js';
 export { TaskReaper, historyLimit } from './reaper.js';
 export { shouldRestart, type RestartHistory } from './restart-policy.js';
 export { systemTimers, sleep, type Timers } from './timers.js';
 
 export interface OrchestrationOptions extends ComponentDeps {
-  /** Replicated instances of a node down this long are rescheduled (default 5 s). */
+  /** Replicated instances of a node down this long are rescheduled (default 2 s). */
   readonly nodeDownGraceMs?: number;
+  /** The same for a node whose agent said it was restarting (default 30 s). */
+  readonly nodeRestartGraceMs?: number;
   /** The scheduling loop's batching tick (default 50 ms). */
   readonly schedulingTickMs?: number;
   /** Leave the scheduling loop out (tests that place instances themselves). */
@@ -49,7 +51,11 @@ export function startOrchestration(opts: OrchestrationOptions): Orchestration {
     new ReplicatedOrchestrator(child('orchestrator/replicated')),
     new GlobalOrchestrator(child('orchestrator/global')),
     new JobsOrchestrator(child('orchestrator/jobs')),
-    new RestartSupervisor({ ...child('orchestrator/restart'), ...(opts.nodeDownGraceMs === undefined ? {} : { nodeDownGraceMs: opts.nodeDownGraceMs }) }),
+    new RestartSupervisor({
+      ...child('orchestrator/restart'),
+      ...(opts.nodeDownGraceMs === undefined ? {} : { nodeDownGraceMs: opts.nodeDownGraceMs }),
+      ...(opts.nodeRestartGraceMs === undefined ? {} : { nodeRestartGraceMs: opts.nodeRestartGraceMs }),
+    }),
     new Updater(child('orchestrator/update')),
     new TaskReaper(child('orchestrator/taskreaper')),
   ];

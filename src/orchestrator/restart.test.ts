@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Harness, workload } from './testing.js';
+import { NodeRestartingMessage } from '../model/index.js';
 
 test('a failed instance is replaced in the same slot after the restart delay (Swarm default 5 s)', async () => {
   const h = await new Harness({ nodes: 1 }).start();
@@ -136,6 +137,21 @@ test('instances moved off a node down past the grace start at once, without the 
   await h.advance(5_000); // the grace, and nothing more
   const running = h.running('web');
   assert.equal(running.length, 4);
+  assert.ok(running.every((i) => i.nodeId === 'node-2'));
+  h.stop();
+});
+
+test("a node whose agent said it was restarting keeps its instances for the longer grace, then they move", async () => {
+  const h = await new Harness({ nodes: 2, nodeDownGraceMs: 2_000, nodeRestartGraceMs: 30_000 }).start();
+  await h.createWorkload(workload('web', { mode: { kind: 'replicated', replicas: 2 }, restart: { delayMs: 0 } }));
+  await h.settle();
+  h.agent.silence('node-1', true);
+  await h.setNodeState('node-1', 'down', NodeRestartingMessage);
+  await h.advance(29_999); // far past the short grace: an upgrade in progress is not a lost node
+  assert.equal(h.instances('web').length, 2);
+  await h.advance(1);
+  const running = h.running('web');
+  assert.equal(running.length, 2);
   assert.ok(running.every((i) => i.nodeId === 'node-2'));
   h.stop();
 });

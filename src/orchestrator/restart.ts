@@ -1,4 +1,4 @@
-import { stateRank, type Instance, type Workload } from '../model/index.js';
+import { NodeRestartingMessage, stateRank, type Instance, type Node, type Workload } from '../model/index.js';
 import type { ReadTx, WriteTx } from '../store/index.js';
 import { Component, type ComponentDeps, type WatchEventOf } from './component.js';
 import { globalNodeMatches, nodeSheds } from './eligibility.js';
@@ -17,13 +17,24 @@ import {
 import { recordRestart, shouldRestart, type RestartHistory } from './restart-policy.js';
 
 export interface RestartSupervisorOptions extends ComponentDeps {
-  /** How long a node may stay down before its replicated instances are rescheduled (default 5 s). */
+  /** How long a node that vanished may stay down before its replicated instances are rescheduled (default 2 s). */
   readonly nodeDownGraceMs?: number;
+  /** The same for a node whose agent said it was restarting (default 30 s). */
+  readonly nodeRestartGraceMs?: number;
   /** How long a replacement waits for the instance it replaces to stop (swarmkit: 1 minute). */
   readonly oldInstanceTimeoutMs?: number;
 }
 
-export const DefaultNodeDownGraceMs = 5_000;
+/**
+ * Swarm reschedules as soon as a node is down, but it needs ~15 s of missed
+ * heartbeats to say so. We see a lost session at once (or within the 3 s ping
+ * deadline), so a short grace keeps a reconnecting agent (its first retry is
+ * within a second) from moving everything, and the instances still run
+ * elsewhere well before Swarm has noticed.
+ */
+export const DefaultNodeDownGraceMs = 2_000;
+/** An agent restart (upgrade, supervisor) keeps its containers and is back in a few seconds: no reason to move them. */
+export const DefaultNodeRestartGraceMs = 30_000;
 export const DefaultOldInstanceTimeoutMs = 60_000;
 
 interface DelayedStart {
@@ -74,12 +85,14 @@ export class RestartSupervisor extends Component<Watched> {
   private readonly downExpired = new Set<string>();
   private readonly history = new Map<string, RestartHistory>();
   private readonly graceMs: number;
+  private readonly restartGraceMs: number;
   private readonly oldTimeoutMs: number;
   private toStart = new Set<string>();
 
   constructor(opts: RestartSupervisorOptions) {
     super(opts);
     this.graceMs = opts.nodeDownGraceMs ?? DefaultNodeDownGraceMs;
+    this.restartGraceMs = opts.nodeRestartGraceMs ?? DefaultNodeRestartGraceMs;
     this.oldTimeoutMs = opts.oldInstanceTimeoutMs ?? DefaultOldInstanceTimeoutMs;
   }
 
@@ -106,7 +119,7 @@ export class RestartSupervisor extends Component<Watched> {
       if (same.length > 1) this.history.set(k, { specVersion: last.specVersion, restarts: same.slice(1).map((i) => i.createdAt) });
     }
     for (const n of tx.list('node')) {
-      if (n.status.state === 'down') this.startDownGrace(n.id);
+      if (n.status.state === 'down') this.startDownGrace(n);
       if (n.spec.availability === 'drain') this.addNodeInstances(tx, n.id);
     }
   }
@@ -133,7 +146,7 @@ export class RestartSupervisor extends Component<Watched> {
           return;
         }
         if (n.status.state === 'down') {
-          this.startDownGrace(n.id);
+          this.startDownGrace(n);
           this.nodeGone(n.id);
         } else {
           this.clearDownGrace(n.id);
@@ -302,8 +315,10 @@ export class RestartSupervisor extends Component<Watched> {
     for (const i of tx.list('instance', (x) => x.nodeId === nodeId && wantedRunning(x))) this.candidates.add(i.id);
   }
 
-  private startDownGrace(nodeId: string): void {
+  private startDownGrace(node: Node): void {
+    const nodeId = node.id;
     if (this.downTimers.has(nodeId) || this.downExpired.has(nodeId)) return;
+    const grace = node.status.message === NodeRestartingMessage ? this.restartGraceMs : this.graceMs;
     this.downTimers.set(
       nodeId,
       this.timers.setTimeout(() => {
@@ -311,7 +326,7 @@ export class RestartSupervisor extends Component<Watched> {
         this.downExpired.add(nodeId);
         this.store.view((tx) => this.addNodeInstances(tx, nodeId));
         this.kick();
-      }, this.graceMs),
+      }, grace),
     );
   }
 

@@ -283,8 +283,8 @@ export class Harness {
     });
   }
 
-  async setNodeState(id: string, state: Node['status']['state']): Promise<void> {
-    await this.updateNode(id, (n) => ({ ...n, status: { ...n.status, state } }));
+  async setNodeState(id: string, state: Node['status']['state'], message?: string): Promise<void> {
+    await this.updateNode(id, (n) => ({ ...n, status: { ...n.status, state, ...(message === undefined ? {} : { message }) } }));
   }
 
   async setAvailability(id: string, availability: Node['spec']['availability']): Promise<void> {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Dispatcher } from '../../src/dispatcher/dispatcher.js';
 import type { SessionMessage } from '../../src/dispatcher/protocol.js';
 import { initCluster, parseInitRequest } from '../../src/manager/controlapi/cluster.js';
-import type { NodeDescription } from '../../src/model/index.js';
+import { NodeRestartingMessage, type NodeDescription } from '../../src/model/index.js';
 import { createNodeKeyAndCsr, createRootCa } from '../../src/pki/index.js';
 import { MemoryStore } from '../../src/store/index.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -56,6 +56,34 @@ test('down exactly after 1.5 heartbeat periods without a heartbeat; a replaced s
   await d.checkHeartbeats();
   assert.deepEqual({ state: state()?.state, message: state()?.message }, { state: 'down', message: 'heartbeat failure' });
   assert.throws(() => d.heartbeat(joined.nodeId, { sessionId: s2 }), /session invalid/);
+
+  await d.stop();
+  await store.close();
+});
+
+test("an agent that said it is restarting goes down as restarting; one that vanished goes down as closed", async () => {
+  const clock = new ManualClock();
+  const store = new MemoryStore({ clock });
+  const ca = createRootCa({ now: clock.now() });
+  const ids = sequentialIds('t');
+  await initCluster({ store, clock, ids, caCertPem: ca.certPem }, parseInitRequest({}), { description, advertiseIp: '127.0.0.1', dispatcherPort: 2377 });
+  const d = new Dispatcher({ store, clock, ids, log: silentLogger, ca, checkIntervalMs: 0 });
+  d.start();
+  const token = store.view((tx) => tx.list('cluster')[0]?.joinTokens.worker) ?? '';
+  const joined = await d.join({ token, csrPem: createNodeKeyAndCsr().csrPem, advertiseAddr: '10.0.0.5', hostname: 'h', description }, '10.0.0.5');
+  const message = () => store.view((tx) => tx.get('node', joined.nodeId)?.status.message);
+  const sink = { send: () => undefined, close: () => undefined };
+
+  const s1 = await d.openSession(joined.nodeId, { description, knownInstances: [] }, '10.0.0.5', sink);
+  d.restartNotice(joined.nodeId, { sessionId: s1 });
+  await d.closeSession(s1);
+  assert.equal(message(), NodeRestartingMessage);
+  assert.throws(() => d.restartNotice(joined.nodeId, { sessionId: s1 }), /session invalid/);
+
+  // The next session, closed without a notice, is a lost node.
+  const s2 = await d.openSession(joined.nodeId, { description, knownInstances: [] }, '10.0.0.5', sink);
+  await d.closeSession(s2);
+  assert.equal(message(), 'node is down: session closed');
 
   await d.stop();
   await store.close();
