@@ -158,7 +158,10 @@ export class Worker {
     const ctlr = attachment ?? this.deps.executor.controller(instance, this.nodeId, containerId);
     const networked = this.deps.networks === undefined ? ctlr : withNetworks(ctlr, instance, this.deps.networks);
     // An attachment's controller tells discovery about its container itself (it is not ours to start or stop).
-    const driven = this.deps.discovery === undefined || attachment !== undefined ? networked : withDiscovery(networked, instance, this.deps.discovery, this.deps.log, this.deps.timers);
+    // Names and VIPs live on overlays only: an instance on none has nothing to program, and skipping it spares
+    // the engine the inspect polling and the host an nsenter+nft per container (a 60-replica create is 60 of each).
+    const discovery = attachment === undefined && instance.networks.length > 0 ? this.deps.discovery : undefined;
+    const driven = discovery === undefined ? networked : withDiscovery(networked, instance, discovery, this.deps.log, this.deps.timers);
     let initial: InstanceStatus = instance.status;
     if (found !== undefined) {
       this.recovered.delete(instance.id);
