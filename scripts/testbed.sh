@@ -205,6 +205,17 @@ dockerd_up() {
   [[ -s $dir/daemon.json ]] || daemon_json "$i" on
   tls_host_up "$i"
   host_prefix "$i"
+  # The engine shares the host's mount namespace with its sshd (and so with
+  # the agent started over SSH), as on a real host: the agent's secrets tmpfs
+  # is what the engine bind-mounts into containers. That namespace is a slave
+  # of the machine's, so what processes outside the host mount later (an
+  # in-process gateway agent's tmpfs, a test's bind source) reaches it too.
+  local mnt
+  if mnt=$(host_mnt_ns "$i"); then
+    # shellcheck disable=SC2016
+    HOST_PREFIX=(unshare --uts -- bash -c 'hostname "$1" && exec nsenter "--net=/var/run/netns/$2" "--mount=$3" -- "${@:4}"'
+      in_host "tb$i" "$ns" "$mnt")
+  fi
   stv_spawn "$run/dockerd.spawn.pid" "$dir/dockerd.log" \
     "${HOST_PREFIX[@]}" dockerd \
     --config-file "$dir/daemon.json" \
@@ -224,9 +235,30 @@ dockerd_up() {
   }
 }
 
-# sshd_prefix I: like host_prefix, plus a private mount namespace in which
-# the host's own directories are bound over HOST_PRIVATE_PATHS before sshd
-# starts. Every process started over SSH (agents included) inherits it.
+# root_shared_up: the machine's / must be a shared mount (systemd makes it
+# one at boot on Debian; a container or a sandbox may not) so that each host's
+# mount namespace, made a slave of it, receives the mounts that processes
+# outside the host make later: the secrets tmpfs of a gateway's own agent or
+# of an agent a test runs beside the host, which that host's engine
+# bind-mounts into containers. Only the propagation flag of / changes, and
+# `down` sets it back if `up` changed it.
+root_shared_up() {
+  awk '$5 == "/" && $0 ~ / shared:/ { found = 1 } END { exit !found }' /proc/self/mountinfo && return 0
+  mount --make-shared / || stv_die "cannot make / a shared mount (needed for the hosts' mount namespaces)"
+  touch "$STATE/root-made-shared"
+}
+
+root_shared_down() {
+  [[ -e $STATE/root-made-shared ]] || return 0
+  mount --make-private / || stv_log "could not set / back to private"
+  rm -f "$STATE/root-made-shared"
+}
+
+# sshd_prefix I: like host_prefix, plus a mount namespace of the host's own
+# (its dockerd joins it too) in which the host's own directories are bound
+# over HOST_PRIVATE_PATHS before sshd starts. Every process started over SSH
+# (agents included) inherits it. Slave propagation: the machine's later
+# mounts show inside, the host's own mounts never leak out to the machine.
 sshd_prefix() {
   local i=$1 mp src
   local -a binds=()
@@ -243,7 +275,7 @@ sshd_prefix() {
   # symlink to tbI's own socket (right across tbI's engine restarts too), and
   # only tbI's run dir ($RUN/tbI: sshd's pidfile, the socket) is bound back.
   # shellcheck disable=SC2016
-  SSHD_PREFIX=(unshare --uts --mount --propagation private -- bash -c '
+  SSHD_PREFIX=(unshare --uts --mount --propagation slave -- bash -c '
     hostname "$1" || exit 1
     ns=$2 run=$3 n=$4
     shift 4
@@ -288,7 +320,12 @@ sshd_up() {
   ns=$(host_ns "$i") dir=$(host_dir "$i") run=$(host_run "$i") ip=$(host_ip "$i")
   if pid=$(stv_pid_of "$run/sshd.pid"); then
     # An sshd from before hosts had their own mount namespace is replaced.
-    [[ $(readlink "/proc/$pid/ns/mnt") != "$(readlink /proc/self/ns/mnt)" ]] && return 0
+    if [[ $(readlink "/proc/$pid/ns/mnt") != "$(readlink /proc/self/ns/mnt)" ]]; then
+      # Its engine lives in that namespace too: one from before it was a slave of / cannot be fixed in place.
+      awk '$5 == "/" && $0 ~ / master:/ { found = 1 } END { exit !found }' "/proc/$pid/mountinfo" ||
+        stv_die "tb$i's mount namespace predates mount propagation; run ./scripts/testbed.sh down && up"
+      return 0
+    fi
     stv_stop_pidfile "$run/sshd.pid" 5
   fi
   mkdir -p /run/sshd "$dir" "$run"
@@ -392,6 +429,7 @@ cmd_up() {
   tls_ca_up
   network_up
   stv_registry_up "$STATE/registry" "$REGISTRY_ADDR"
+  root_shared_up
   local i
   for ((i = 1; i <= n; i++)); do mkdir -p "$(host_dir "$i")" "$(host_run "$i")"; host_net_up "$i"; done
   # Daemons start in parallel: each waits for its own engine.
@@ -416,6 +454,7 @@ cmd_down() {
   for i in "${pids[@]}"; do wait "$i" || true; done
   stv_registry_down "$STATE/registry"
   network_down
+  root_shared_down
   rmdir "$STATE/hosts" "$RUN" /sys/fs/cgroup/*/stevedore-testbed /sys/fs/cgroup/stevedore-testbed 2>/dev/null || true
   if [[ $purge == --purge ]]; then
     exec 9>&-
