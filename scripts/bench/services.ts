@@ -239,11 +239,18 @@ async function main(): Promise<void> {
   }
   let theirs: Record<string, number> = {};
   if (withSwarm) {
-    const d = await dockerSwarm();
+    // Swarm mode refuses to start on an engine with live-restore on (the test bed's default): off for its turn, then back.
+    const liveRestore = (to: 'on' | 'off') => run(path.join(repoRoot(), 'scripts', 'testbed.sh'), ['live-restore', to, ...hosts.map((h) => h.name)]);
+    await liveRestore('off');
     try {
-      theirs = await measure(d);
+      const d = await dockerSwarm();
+      try {
+        theirs = await measure(d);
+      } finally {
+        await d.close();
+      }
     } finally {
-      await d.close();
+      await liveRestore('on');
     }
   }
   console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);

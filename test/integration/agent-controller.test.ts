@@ -109,3 +109,26 @@ test('an image that cannot be pulled rejects the instance', async () => {
   assert.match(r.status.err ?? '', /no-such-image/);
   assert.equal(await ctlr.inspect(), undefined);
 });
+
+test('a container made before a crash is adopted by name; an image removed since it was seen is pulled again', async () => {
+  const instance = testInstance({ id: 'ctltest4', name: 'stvagent-ctl', slot: 4, container: { image, args: ['sleep', '60'], stopGracePeriodMs: 1_000 } });
+  const first = executor.controller(instance, 'nodectl');
+  await first.prepare();
+  const id = (await first.inspect())?.id ?? '';
+  made.push(id);
+  // A new agent knows nothing of it: its create meets the name, and it takes the container over.
+  const second = new DockerExecutor(engine).controller(instance, 'nodectl');
+  await second.prepare();
+  assert.equal((await second.inspect())?.id, id);
+  await second.remove();
+
+  // The executor above has seen the image; it goes from the engine (tag only), and the next create pulls it again.
+  docker('rmi', image);
+  const third = executor.controller({ ...instance, id: 'ctltest5', slot: 5 }, 'nodectl');
+  await third.prepare();
+  const c = await third.inspect();
+  assert.ok(c !== undefined);
+  made.push(c.id);
+  assert.equal(docker('image', 'inspect', '-f', '{{.Id}}', image).startsWith('sha256:'), true);
+  await third.remove();
+});

@@ -55,17 +55,41 @@ interface InspectBody {
   Config: { Labels: Record<string, string> | null; Healthcheck?: { Test?: string[] | null; Interval?: number } | null };
 }
 
+/** What a container's create and start need to know of its image. */
+export interface ImageInfo {
+  /** The image defines a healthcheck (a container of it has one unless its config says NONE). */
+  readonly healthcheck: boolean;
+}
+
 export class ContainerAdapter {
+  /**
+   * Images seen on the engine, by the reference tasks use (pinned by digest
+   * as the manager resolves them): a 60-replica service asks once, not 60
+   * times. Only presence is cached; an image removed meanwhile makes create
+   * answer "No such image", and the controller forgets it and pulls.
+   */
+  private readonly images = new Map<string, ImageInfo>();
+
   constructor(private readonly engine: Engine) {}
 
-  async imageExists(image: string): Promise<boolean> {
+  /** The image's info, or undefined when the engine does not have it. */
+  async imageInfo(image: string): Promise<ImageInfo | undefined> {
+    const known = this.images.get(image);
+    if (known !== undefined) return known;
     try {
-      await this.engine.docker.getImage(image).inspect();
-      return true;
+      const b = (await this.engine.docker.getImage(image).inspect()) as { Config?: { Healthcheck?: { Test?: string[] | null } | null } | null };
+      const test = b.Config?.Healthcheck?.Test ?? [];
+      const info: ImageInfo = { healthcheck: test.length > 0 && test[0] !== 'NONE' };
+      this.images.set(image, info);
+      return info;
     } catch (err) {
-      if (statusCodeOf(err) === 404) return false;
+      if (statusCodeOf(err) === 404) return undefined;
       throw err;
     }
+  }
+
+  forgetImage(image: string): void {
+    this.images.delete(image);
   }
 
   /** Pulls and waits for the end of the progress stream; an error inside the stream fails the pull. */

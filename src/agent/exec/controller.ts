@@ -2,7 +2,7 @@ import type { Instance } from '../../model/index.js';
 import { Labels } from '../labels.js';
 import type { HostFiles } from '../secrets.js';
 import type { ContainerAdapter } from './adapter.js';
-import { engineMessage, type ContainerState } from './adapter.js';
+import { engineMessage, statusCodeOf, type ContainerState, type ImageInfo } from './adapter.js';
 import { explainHostFilesError, noHostFiles, type ContainerCreateRequest, type HostFilePaths } from './container-config.js';
 
 /**
@@ -49,6 +49,12 @@ export interface ContainerControllerOptions {
 export class ContainerController implements Controller {
   private containerId: string | undefined;
   private readonly adapter: ContainerAdapter;
+  /**
+   * Whether the container has a healthcheck, once prepare knows (its config
+   * or its image's). False spares the engine an inspect after start and
+   * before wait; undefined (a container found, not made here) asks it.
+   */
+  private healthcheck: boolean | undefined;
 
   constructor(private readonly opts: ContainerControllerOptions) {
     this.adapter = opts.adapter;
@@ -70,14 +76,9 @@ export class ContainerController implements Controller {
   }
 
   async prepare(signal?: AbortSignal): Promise<void> {
-    const existing = await this.inspect();
-    if (existing !== undefined) {
-      if (existing.labels[Labels.taskId] !== this.opts.instance.id) {
-        throw new FatalStepError(`container name ${this.opts.name} is already used by container ${existing.id}`);
-      }
-      this.containerId = existing.id;
-      return;
-    }
+    // A container we know of (live-restore, an earlier agent) is looked up; otherwise create
+    // straight away, and a name conflict tells us one was made before a crash.
+    if (this.containerId !== undefined && (await this.adoptExisting())) return;
     let files: HostFilePaths = noHostFiles;
     if (this.opts.files !== undefined) {
       try {
@@ -93,21 +94,47 @@ export class ContainerController implements Controller {
       throw new FatalStepError((err as Error).message);
     }
     const image = String(request.body['Image'] ?? '');
-    if (!(await this.adapter.imageExists(image))) {
-      try {
-        await this.adapter.pull(image, signal);
-      } catch (err) {
-        throw new FatalStepError(`No such image: ${image}: ${engineMessage(err)}`);
-      }
-    }
+    let info = await this.adapter.imageInfo(image);
+    if (info === undefined) info = await this.pull(image, signal);
+    this.healthcheck = hasHealthcheck(request.body, info);
     try {
-      this.containerId = await this.adapter.create(request.name, request.body);
+      try {
+        this.containerId = await this.adapter.create(request.name, request.body);
+      } catch (err) {
+        if (statusCodeOf(err) === 409 && (await this.adoptExisting())) return;
+        if (statusCodeOf(err) !== 404 || !/no such image/i.test(engineMessage(err))) throw err;
+        // Removed since we last saw it.
+        this.adapter.forgetImage(image);
+        this.healthcheck = hasHealthcheck(request.body, await this.pull(image, signal));
+        this.containerId = await this.adapter.create(request.name, request.body);
+      }
       for (const n of request.connect ?? []) {
         const ip = n.addresses[0]?.split('/')[0];
         await this.adapter.connect(this.containerId, n.name, { Aliases: [...n.aliases], ...(ip ? { IPAMConfig: { IPv4Address: ip } } : {}) });
       }
     } catch (err) {
       throw new FatalStepError(explainHostFilesError(engineMessage(err), files));
+    }
+  }
+
+  /** The container of this name, if it is this instance's (made before a crash): adopted. Another's is fatal. */
+  private async adoptExisting(): Promise<boolean> {
+    const existing = await this.inspect();
+    if (existing === undefined) return false;
+    if (existing.labels[Labels.taskId] !== this.opts.instance.id) {
+      throw new FatalStepError(`container name ${this.opts.name} is already used by container ${existing.id}`);
+    }
+    this.containerId = existing.id;
+    return true;
+  }
+
+  private async pull(image: string, signal?: AbortSignal): Promise<ImageInfo | undefined> {
+    try {
+      await this.adapter.pull(image, signal);
+      return await this.adapter.imageInfo(image);
+    } catch (err) {
+      if (err instanceof FatalStepError) throw err;
+      throw new FatalStepError(`No such image: ${image}: ${engineMessage(err)}`);
     }
   }
 
@@ -123,6 +150,7 @@ export class ContainerController implements Controller {
     } catch (err) {
       throw new FatalStepError(engineMessage(err));
     }
+    if (this.healthcheck === false) return;
     // Swarm: a task with a healthcheck is running once healthy; unhealthy first fails it.
     for (;;) {
       const c = await this.adapter.inspect(id);
@@ -134,6 +162,7 @@ export class ContainerController implements Controller {
 
   async wait(signal: AbortSignal): Promise<number> {
     const id = this.requireId();
+    if (this.healthcheck === false) return this.adapter.wait(id, signal);
     const first = await this.adapter.inspect(id);
     if (first?.health === undefined) return this.adapter.wait(id, signal);
     // With a healthcheck: whichever comes first, the exit or an unhealthy verdict.
@@ -172,6 +201,13 @@ export class ContainerController implements Controller {
     if (found !== undefined) await this.adapter.remove(found);
     await this.opts.files?.release(this.opts.instance.id);
   }
+}
+
+/** The create body's healthcheck wins (NONE switches the image's off); without one, the image's. Unknown image: unknown. */
+function hasHealthcheck(body: Readonly<Record<string, unknown>>, image: ImageInfo | undefined): boolean | undefined {
+  const test = (body['Healthcheck'] as { Test?: readonly string[] } | undefined)?.Test;
+  if (test !== undefined && test.length > 0) return test[0] !== 'NONE';
+  return image?.healthcheck;
 }
 
 /** Probe results change at the healthcheck's interval; look twice as often, between 250 ms and 2 s. */
