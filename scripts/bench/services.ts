@@ -7,7 +7,8 @@
  *   npx tsc -p . && node dist/scripts/bench/services.js [--sizes 10,30,60] [--no-swarm]
  *
  * Figures (seconds, from the command to all tasks running, polled every 200 ms):
- *   create --replicas N (N in --sizes); scale 30→60; rolling update of 30 with
+ *   create --replicas N (N in --sizes); stack deploy (3 services × 10, a
+ *   secret, a config, an overlay) to converged; scale 30→60; rolling update of 30 with
  *   parallelism 5, with and without --init; a host killed with 30 replicas
  *   running until all 30 run again (its agent, or for Swarm its dockerd's
  *   swarm membership, is killed: the test bed's engines are shared, so the
@@ -28,6 +29,8 @@ const args = process.argv.slice(2);
 const sizes = (args[args.indexOf('--sizes') + 1] && args.includes('--sizes') ? String(args[args.indexOf('--sizes') + 1]) : '10,30,60').split(',').map(Number);
 const withSwarm = !args.includes('--no-swarm');
 const hosts = testbedHosts(3).slice(0, 3);
+/** Three services of ten replicas with a secret and a config (see the file). */
+const STACK_FILE = path.join(repoRoot(), 'scripts', 'bench', 'stack', 'stack.yml');
 
 function run(cmd: string, a: readonly string[], env: Record<string, string> = {}, timeout = 300_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -91,6 +94,16 @@ async function measure(c: Cluster): Promise<Record<string, number>> {
     });
     await removeService(c, name);
   }
+  try {
+    r['stack deploy 3×10'] = await timed(async () => {
+      await c.docker(['stack', 'deploy', '--detach=true', '-c', STACK_FILE, 'benchstack']);
+      await until('the stack converged', async () => (await Promise.all(['front', 'back', 'cache'].map((s) => runningCount(c, `benchstack_${s}`)))).every((n) => n === 10), 120_000);
+    });
+  } catch (err) {
+    console.log(`${c.name}: stack deploy did not converge: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  await c.docker(['stack', 'rm', 'benchstack']).catch(() => '');
+  for (const s of ['front', 'back', 'cache']) await removeService(c, `benchstack_${s}`);
   await c.docker(['service', 'create', '--detach', '--name', 'benchs', '--replicas', '30', '--stop-grace-period', '1s', 'busybox', 'sleep', '3600']);
   await until('30 running', async () => (await runningCount(c, 'benchs')) === 30);
   r['scale 30→60'] = await timed(async () => {
