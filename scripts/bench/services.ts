@@ -4,7 +4,7 @@
  * floor (the same containers with plain `docker run -d` on the engines, hosts
  * in parallel).
  *
- *   npx tsc -p . && node dist/scripts/bench/services.js [--sizes 10,30,60] [--no-swarm]
+ *   npx tsc -p . && node dist/scripts/bench/services.js [--sizes 10,30,60] [--rounds N] [--no-swarm]
  *
  * Figures (seconds, from the command to all tasks running, polled every 200 ms):
  *   create --replicas N (N in --sizes); stack deploy (3 services × 10, a
@@ -13,6 +13,8 @@
  *   running until all 30 run again (its agent, or for Swarm its dockerd's
  *   swarm membership, is killed: the test bed's engines are shared, so the
  *   engine itself stays up — what the manager sees is the same lost session).
+ * Both managers are driven the way users reach them: the docker CLI over
+ * mutual TLS (the gateway's endpoint; the Swarm manager engine's own).
  * Ratios: Stevedore / Swarm; overhead = time − floor. The machine is shared:
  * the load average is printed; compare only figures from the same run.
  * Everything made here is removed at the end (services, the swarm, agents).
@@ -28,6 +30,8 @@ const DOCKER = '/usr/local/bin/docker';
 const args = process.argv.slice(2);
 const sizes = (args[args.indexOf('--sizes') + 1] && args.includes('--sizes') ? String(args[args.indexOf('--sizes') + 1]) : '10,30,60').split(',').map(Number);
 const withSwarm = !args.includes('--no-swarm');
+/** --rounds N: each side measured N times, alternating who goes first; medians are printed. */
+const rounds = Math.max(1, Number(args.includes('--rounds') ? args[args.indexOf('--rounds') + 1] : 1) || 1);
 const hosts = testbedHosts(3).slice(0, 3);
 /** Three services of ten replicas with a secret and a config (see the file). */
 const STACK_FILE = path.join(repoRoot(), 'scripts', 'bench', 'stack', 'stack.yml');
@@ -220,7 +224,12 @@ async function dockerSwarm(): Promise<Cluster> {
   for (const w of workers) await on(w, ['swarm', 'join', '--token', token, '--advertise-addr', w.address, `${m.address}:2377`]);
   return {
     name: 'Docker Swarm',
-    docker: (a) => on(m, a),
+    // The CLI reaches Swarm's manager as it reaches Stevedore's: over mutual TLS (the engine's own endpoint), not its unix socket.
+    docker: async (a) => {
+      const r = await run(DOCKER, a, { DOCKER_HOST: m.tls.dockerHost, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: m.tls.certPath });
+      if (r.code !== 0) throw new Error(`docker (Swarm manager over TLS) ${a.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    },
     // The engine is shared with others: its swarm membership is killed instead (the manager loses the node the same way).
     killHost: async (h) => {
       await run(DOCKER, ['-H', h.dockerHost, 'swarm', 'leave', '--force']);
@@ -239,42 +248,67 @@ function fmt(x: number | undefined): string {
   return x === undefined ? '—' : x.toFixed(1);
 }
 
-async function main(): Promise<void> {
-  await Promise.all(hosts.map((h) => ensureImage(h.dockerHost)));
-  console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  const f = await floor();
+/** Stevedore's turn: a gateway and agents, every figure, then all of it gone. */
+async function measureStevedore(): Promise<Record<string, number>> {
   const s = await stevedore();
-  let ours: Record<string, number> = {};
   try {
-    ours = await measure(s);
+    return await measure(s);
   } finally {
     await s.close();
   }
-  let theirs: Record<string, number> = {};
-  if (withSwarm) {
-    // Swarm mode refuses to start on an engine with live-restore on (the test bed's default): off for its turn, then back.
-    const liveRestore = (to: 'on' | 'off') => run(path.join(repoRoot(), 'scripts', 'testbed.sh'), ['live-restore', to, ...hosts.map((h) => h.name)]);
-    await liveRestore('off');
+}
+
+/** Swarm's turn. Swarm mode refuses to start on an engine with live-restore on (the test bed's default): off for its turn, then back. */
+async function measureSwarm(): Promise<Record<string, number>> {
+  const liveRestore = (to: 'on' | 'off') => run(path.join(repoRoot(), 'scripts', 'testbed.sh'), ['live-restore', to, ...hosts.map((h) => h.name)]);
+  await liveRestore('off');
+  try {
+    const d = await dockerSwarm();
     try {
-      const d = await dockerSwarm();
-      try {
-        theirs = await measure(d);
-      } finally {
-        await d.close();
-      }
+      return await measure(d);
     } finally {
-      await liveRestore('on');
+      await d.close();
     }
+  } finally {
+    await liveRestore('on');
+  }
+}
+
+const median = (xs: readonly number[]): number | undefined => {
+  if (xs.length === 0) return undefined;
+  const v = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 === 1 ? v[m] : ((v[m - 1] ?? 0) + (v[m] ?? 0)) / 2;
+};
+
+async function main(): Promise<void> {
+  await Promise.all(hosts.map((h) => ensureImage(h.dockerHost)));
+  console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  const floors: Record<string, number>[] = [];
+  const ours: Record<string, number>[] = [];
+  const theirs: Record<string, number>[] = [];
+  // Rounds alternate who goes first (ABBA): whatever the machine was doing before weighs on both sides alike.
+  for (let round = 0; round < rounds; round++) {
+    floors.push(await floor());
+    const order = round % 2 === 0 ? (['stevedore', 'swarm'] as const) : (['swarm', 'stevedore'] as const);
+    for (const side of order) {
+      if (side === 'stevedore') ours.push(await measureStevedore());
+      else if (withSwarm) theirs.push(await measureSwarm());
+    }
+    console.log(`round ${round + 1} of ${rounds} done (${order.join(' then ')}); load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   }
   console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  const rows = Object.keys(ours);
-  console.log(['figure'.padEnd(22), 'Stevedore', 'Swarm', 'ratio', 'floor', 'ours−floor', 'swarm−floor'].join('\t'));
+  const rows = Object.keys(ours[0] ?? {});
+  const pick = (runs: readonly Record<string, number>[], k: string) => median(runs.map((r) => r[k]).filter((x): x is number => x !== undefined));
+  const each = (runs: readonly Record<string, number>[], k: string) => runs.map((r) => fmt(r[k])).join('/');
+  console.log(`medians of ${rounds} round(s); every run in the last columns`);
+  console.log(['figure'.padEnd(22), 'Stevedore', 'Swarm', 'ratio', 'floor', 'ours−floor', 'swarm−floor', 'runs (ours | swarm)'].join('\t'));
   for (const k of rows) {
-    const a = ours[k];
-    const b = theirs[k];
-    const fl = f[k];
+    const a = pick(ours, k);
+    const b = pick(theirs, k);
+    const fl = pick(floors, k);
     console.log(
-      [k.padEnd(22), fmt(a), fmt(b), a !== undefined && b ? (a / b).toFixed(2) : '—', fmt(fl), fl !== undefined && a !== undefined ? fmt(a - fl) : '—', fl !== undefined && b !== undefined ? fmt(b - fl) : '—'].join('\t'),
+      [k.padEnd(22), fmt(a), fmt(b), a !== undefined && b ? (a / b).toFixed(2) : '—', fmt(fl), fl !== undefined && a !== undefined ? fmt(a - fl) : '—', fl !== undefined && b !== undefined ? fmt(b - fl) : '—', `${each(ours, k)} | ${each(theirs, k)}`].join('\t'),
     );
   }
 }
