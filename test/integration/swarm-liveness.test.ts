@@ -22,7 +22,8 @@ const description: NodeDescription = {
   engine: { version: '20.10', labels: {}, plugins: [] },
 };
 
-test('down exactly after 1.5 heartbeat periods without a heartbeat; a replaced session does not count', async () => {
+/** A swarm with a manual clock and one worker node joined (no session yet). */
+async function swarmWithOneWorker(): Promise<{ clock: ManualClock; store: MemoryStore; d: Dispatcher; joined: { nodeId: string } }> {
   const clock = new ManualClock();
   const store = new MemoryStore({ clock });
   const ca = createRootCa({ now: clock.now() });
@@ -32,6 +33,11 @@ test('down exactly after 1.5 heartbeat periods without a heartbeat; a replaced s
   d.start();
   const token = store.view((tx) => tx.list('cluster')[0]?.joinTokens.worker) ?? '';
   const joined = await d.join({ token, csrPem: createNodeKeyAndCsr().csrPem, advertiseAddr: '10.0.0.5', hostname: 'h', description }, '10.0.0.5');
+  return { clock, store, d, joined };
+}
+
+test('down exactly after 1.5 heartbeat periods without a heartbeat; a replaced session does not count', async () => {
+  const { clock, store, d, joined } = await swarmWithOneWorker();
   const state = () => store.view((tx) => tx.get('node', joined.nodeId)?.status);
   const sink = (into: SessionMessage[]) => ({ send: (m: SessionMessage) => void into.push(m), close: () => undefined });
 
@@ -62,15 +68,7 @@ test('down exactly after 1.5 heartbeat periods without a heartbeat; a replaced s
 });
 
 test("an agent that said it is restarting goes down as restarting; one that vanished goes down as closed", async () => {
-  const clock = new ManualClock();
-  const store = new MemoryStore({ clock });
-  const ca = createRootCa({ now: clock.now() });
-  const ids = sequentialIds('t');
-  await initCluster({ store, clock, ids, caCertPem: ca.certPem }, parseInitRequest({}), { description, advertiseIp: '127.0.0.1', dispatcherPort: 2377 });
-  const d = new Dispatcher({ store, clock, ids, log: silentLogger, ca, checkIntervalMs: 0 });
-  d.start();
-  const token = store.view((tx) => tx.list('cluster')[0]?.joinTokens.worker) ?? '';
-  const joined = await d.join({ token, csrPem: createNodeKeyAndCsr().csrPem, advertiseAddr: '10.0.0.5', hostname: 'h', description }, '10.0.0.5');
+  const { store, d, joined } = await swarmWithOneWorker();
   const message = () => store.view((tx) => tx.get('node', joined.nodeId)?.status.message);
   const sink = { send: () => undefined, close: () => undefined };
 
