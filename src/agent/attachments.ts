@@ -4,7 +4,7 @@ import type { Instance } from '../model/index.js';
 import type { Clock } from '../util/clock.js';
 import { invalidParameter, StevedoreError, unavailable } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { ATTACHMENT_LABEL, attachmentTarget, rewriteConnect, rewriteCreate, type AttachmentTarget } from './attachment-plan.js';
+import { ATTACHMENT_LABEL, attachmentTarget, connectAliases, rewriteConnect, rewriteCreate, type AttachmentTarget } from './attachment-plan.js';
 import type { TaskDiscovery } from './discovery.js';
 import type { ContainerState } from './exec/adapter.js';
 import { FatalStepError, type Controller } from './exec/controller.js';
@@ -109,6 +109,58 @@ export class ContainerAttachments {
       await this.release(got.attachmentId);
       throw err;
     }
+  }
+
+  // ---- The four calls as flows, shared by the agent's Docker endpoint and the gateway's API:
+  // `send` hands the request (rewritten or not) to the engine and says how it went.
+
+  /** `POST /containers/create`: with an attachment when the body names a cluster overlay. */
+  async create(body: unknown, name: string | undefined, send: (body: unknown) => Promise<{ readonly id?: string }>): Promise<void> {
+    const prepared = await this.prepareCreate(body, name);
+    if (prepared === undefined) {
+      await send(body);
+      return;
+    }
+    let id: string | undefined;
+    try {
+      id = (await send(prepared.body)).id;
+    } finally {
+      if (id === undefined) await this.release(prepared.attachmentId);
+      else await this.created(prepared.attachmentId, id);
+    }
+  }
+
+  /** `DELETE /containers/{id}`: its attachments are given back once the engine removed it. */
+  async remove(container: string, send: () => Promise<number>): Promise<void> {
+    const held = await this.attachmentsOf(container);
+    const status = await send();
+    if (status < 300) for (const a of held) await this.release(a);
+  }
+
+  /** `POST /networks/{network}/connect`: `send` gets the engine's network to connect to when it is one of ours. */
+  async connect(network: string, body: unknown, send: (body: unknown, dockerNetwork?: string) => Promise<number>): Promise<void> {
+    const prepared = await this.prepareConnect(network, body, connectAliases(body));
+    if (prepared === undefined) {
+      await send(body);
+      return;
+    }
+    const container = String((body as { Container?: unknown }).Container ?? '');
+    let status = 500;
+    try {
+      status = await send(prepared.body, prepared.dockerNetwork);
+    } finally {
+      if (status < 300) await this.created(prepared.attachmentId, container);
+      else await this.release(prepared.attachmentId);
+    }
+  }
+
+  /** `POST /networks/{network}/disconnect`: the container's attachment on it is given back once the engine let go. */
+  async disconnect(network: string, body: unknown, send: () => Promise<number>): Promise<void> {
+    const networkId = await this.clusterNetworkOf(network);
+    const container = String((body as { Container?: unknown } | undefined)?.Container ?? '');
+    const held = networkId === undefined || container === '' ? [] : await this.attachmentsOf(container, networkId);
+    const status = await send();
+    if (status < 300) for (const a of held) await this.release(a);
   }
 
   /** The engine made (or connected) the container: the manager records it, so its name resolves. */

@@ -11,7 +11,7 @@ import { StevedoreError, forbidden, invalidParameter, notASwarmManager, unavaila
 import type { Logger } from '../util/log.js';
 import type { Agent } from './agent.js';
 import { pingSwarmHeader } from './swarm-info.js';
-import { attachmentRoute, connectAliases, type AttachmentRoute } from './attachment-plan.js';
+import { attachmentRoute, type AttachmentRoute } from './attachment-plan.js';
 
 /**
  * The agent's Docker endpoint on its host: everything goes through to the
@@ -312,63 +312,47 @@ export class DockerEndpoint {
       case 'create': {
         const raw = await readRaw(req);
         const parsed = parseOrUndefined(raw);
-        const prepared = parsed === undefined ? undefined : await attachments.prepareCreate(parsed, url.searchParams.get('name') ?? undefined);
-        if (prepared === undefined) {
-          await this.passThrough(req, res, undefined, undefined, { bytes: raw });
+        if (parsed === undefined) {
+          await this.passThrough(req, res, undefined, undefined, { bytes: raw }); // the engine says what is wrong with it
           return;
         }
-        let createdId: string | undefined;
-        try {
+        await attachments.create(parsed, url.searchParams.get('name') ?? undefined, async (body) => {
+          let id: string | undefined;
           await this.passThrough(
             req,
             res,
             undefined,
             (answer) => {
-              const id = (answer as { Id?: unknown }).Id;
-              if (typeof id === 'string') createdId = id;
+              const given = (answer as { Id?: unknown }).Id;
+              if (typeof given === 'string') id = given;
               return answer;
             },
-            { bytes: Buffer.from(JSON.stringify(prepared.body)) },
+            { bytes: body === parsed ? raw : Buffer.from(JSON.stringify(body)) },
           );
-        } finally {
-          if (createdId === undefined) await attachments.release(prepared.attachmentId);
-          else await attachments.created(prepared.attachmentId, createdId);
-        }
+          return id === undefined ? {} : { id };
+        });
         return;
       }
-      case 'delete': {
-        const held = await attachments.attachmentsOf(route.container);
-        const status = await this.passThrough(req, res);
-        if (status < 300) for (const a of held) await attachments.release(a);
+      case 'delete':
+        await attachments.remove(route.container, () => this.passThrough(req, res));
         return;
-      }
       case 'connect': {
         const raw = await readRaw(req);
         const parsed = parseOrUndefined(raw);
-        const prepared = parsed === undefined ? undefined : await attachments.prepareConnect(route.network, parsed, connectAliases(parsed));
-        if (prepared === undefined) {
+        if (parsed === undefined) {
           await this.passThrough(req, res, undefined, undefined, { bytes: raw });
           return;
         }
-        const container = String((parsed as { Container?: unknown }).Container ?? '');
-        const path = url.pathname.replace(/\/networks\/[^/]+\/connect$/, `/networks/${encodeURIComponent(prepared.dockerNetwork)}/connect`) + url.search;
-        let status = 500;
-        try {
-          status = await this.passThrough(req, res, undefined, undefined, { bytes: Buffer.from(JSON.stringify(prepared.body)), path });
-        } finally {
-          if (status < 300) await attachments.created(prepared.attachmentId, container);
-          else await attachments.release(prepared.attachmentId);
-        }
+        await attachments.connect(route.network, parsed, (body, dockerNetwork) => {
+          if (dockerNetwork === undefined) return this.passThrough(req, res, undefined, undefined, { bytes: raw });
+          const path = url.pathname.replace(/\/networks\/[^/]+\/connect$/, `/networks/${encodeURIComponent(dockerNetwork)}/connect`) + url.search;
+          return this.passThrough(req, res, undefined, undefined, { bytes: Buffer.from(JSON.stringify(body)), path });
+        });
         return;
       }
       case 'disconnect': {
         const raw = await readRaw(req);
-        const parsed = parseOrUndefined(raw);
-        const networkId = await attachments.clusterNetworkOf(route.network);
-        const container = String((parsed as { Container?: unknown } | undefined)?.Container ?? '');
-        const held = networkId === undefined || container === '' ? [] : await attachments.attachmentsOf(container, networkId);
-        const status = await this.passThrough(req, res, undefined, undefined, { bytes: raw });
-        if (status < 300) for (const a of held) await attachments.release(a);
+        await attachments.disconnect(route.network, parseOrUndefined(raw), () => this.passThrough(req, res, undefined, undefined, { bytes: raw }));
         return;
       }
     }

@@ -58,7 +58,10 @@ export function passThrough(engine: Engine, req: Request, res: Response, options
           }
           res.status(status);
           copyResponseHeaders(answer, res, ['content-length']);
-          res.json(body);
+          // The docker CLI reads an error's message only when Content-Type is exactly
+          // application/json (no charset, which res.json would add); else it prints the raw body.
+          res.setHeader('Content-Type', 'application/json');
+          res.end(JSON.stringify(body));
           resolve();
         });
         return;
