@@ -62,9 +62,9 @@ export interface AgentOptions {
   readonly files?: HostFiles;
   /**
    * Build the overlay networks of this host's instances (src/agent/network):
-   * `stevedore agent` turns it on. Off (the default), instances ignore their
-   * networks; the gateway's in-process agent stays off because the gateway
-   * need not run in its engine's network namespace. Needs the default executor.
+   * `stevedore agent` turns it on, and so does the gateway for its in-process
+   * agent when it shares its engine's network namespace (src/gateway/engine-netns.ts).
+   * Off (the default), instances ignore their networks. Needs the default executor.
    */
   readonly overlay?: boolean | OverlayHostOptions;
   /**

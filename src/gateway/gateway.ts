@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { Engine, parseEngineUrl, describeEndpoint, type EngineDirectory } from '../engine/index.js';
 import { SwarmEngineDirectory } from '../engine/directory-swarm.js';
 import { localAgentComponent } from './local-agent.js';
+import { engineInOurNetns } from './engine-netns.js';
 import { swarmNodesView } from './swarm-nodes.js';
 import type { ApiContext } from '../api/docker/context.js';
 import { createDockerApiServer, type DockerApiServer } from '../api/docker/server.js';
@@ -37,6 +38,14 @@ export interface GatewayOptions {
   readonly advertiseAddr?: string;
   /** Swarm mode: where the first node's agent mounts its tmpfs for secrets (`<state-dir>/agent/run` by default). */
   readonly agentRunDir?: string;
+  /**
+   * Swarm mode: whether the first node builds overlay networks (its tasks on
+   * them, attachable containers through this API). `auto` (the default): when
+   * its engine shares this process's network namespace (engine-netns.ts).
+   */
+  readonly overlay?: 'auto' | 'on' | 'off';
+  /** The WireGuard interface of the first node's encrypted overlays (default stvwg0). */
+  readonly wireguardInterface?: string;
 }
 
 export interface RunningGateway {
@@ -62,6 +71,16 @@ async function engineNode(engine: Engine, log: Logger): Promise<{ nodeId: string
   throw unavailable(`the engine at ${describeEndpoint(engine.endpoint)} does not answer: ${(lastErr as Error)?.message ?? lastErr}`);
 }
 
+/** Whether the first node's agent builds overlays (GatewayOptions.overlay), said in the log either way. */
+async function firstNodeOverlay(options: GatewayOptions, engine: Engine, log: Logger): Promise<boolean> {
+  const mode = options.overlay ?? 'auto';
+  if (mode !== 'auto') return mode === 'on';
+  const shared = await engineInOurNetns(engine.endpoint);
+  if (shared) log.info('the first node builds overlay networks: its engine shares the gateway\'s network namespace');
+  else log.warn({ engine: describeEndpoint(engine.endpoint) }, 'the first node takes no part in overlay networks: its engine is in another network namespace (tasks there ignore their overlays; run the gateway in that namespace, or attach through another node)');
+  return shared;
+}
+
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { log } = options;
   const engine = new Engine(parseEngineUrl(options.engineUrl));
@@ -84,9 +103,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     log.warn({ err: (err as Error).message }, 'swarm mode unavailable (no CA)');
     return undefined;
   });
-  const swarmCtx = swarm ? { swarm: swarm.manager, infoContributors: [swarm.manager.contributeInfo], swarmStatus: swarm.manager.pingStatus } : {};
   // The first node's agent (in this process, same protocol as every host's), and the
   // engines of all nodes through their agents, with its node certificate.
+  const overlay = swarm ? await firstNodeOverlay(options, engine, log) : false;
   const localAgent = swarm
     ? localAgentComponent({
         manager: swarm.manager,
@@ -94,9 +113,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         engine,
         stateDir: join(options.stateDir, 'agent'),
         runDir: options.agentRunDir ?? join(options.stateDir, 'agent', 'run'),
+        overlay: overlay ? { ...(options.wireguardInterface === undefined ? {} : { wireguardInterface: options.wireguardInterface }) } : false,
         log,
       })
     : undefined;
+  const swarmCtx = swarm
+    ? {
+        swarm: swarm.manager,
+        infoContributors: [swarm.manager.contributeInfo],
+        swarmStatus: swarm.manager.pingStatus,
+        localAttachments: () => localAgent?.running()?.agent.attachments,
+      }
+    : {};
   if (swarm && localAgent) await swarm.manager.use(localAgent);
   const engines = new SwarmEngineDirectory({
     local: { ...node, engine },

@@ -1,4 +1,5 @@
 import { startAgent, StateDir, type NodeIdentity, type RunningAgent } from '../agent/index.js';
+import type { OverlayHostOptions } from '../agent/overlay-host.js';
 import type { Engine } from '../engine/index.js';
 import type { LeaderComponent, SwarmManager } from '../manager/index.js';
 import { createNodeKeyAndCsr, readCertificate } from '../pki/index.js';
@@ -20,6 +21,8 @@ export interface LocalAgentOptions {
   readonly stateDir: string;
   /** Where it mounts its tmpfs for secrets and configs. */
   readonly runDir: string;
+  /** Build this node's overlays (only when this process shares its engine's network namespace). */
+  readonly overlay: false | OverlayHostOptions;
   readonly log: Logger;
 }
 
@@ -68,7 +71,7 @@ export function localAgentComponent(opts: LocalAgentOptions): LocalAgent {
     start: async () => {
       if (agent !== undefined) return;
       await state.save(await credentials());
-      agent = await startAgent({ engine: opts.engine, stateDir: opts.stateDir, runDir: opts.runDir, log: opts.log.child({ node: 'local' }) });
+      agent = await startAgent({ engine: opts.engine, stateDir: opts.stateDir, runDir: opts.runDir, overlay: opts.overlay, log: opts.log.child({ node: 'local' }) });
     },
     stop: async (reason) => {
       const a = agent;

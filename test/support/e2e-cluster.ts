@@ -62,6 +62,13 @@ export interface E2eClusterOptions {
   readonly workers: readonly TestbedHost[];
   /** Extra `stevedore agent` flags. */
   readonly agentArgs?: readonly string[];
+  /**
+   * The gateway runs in `first`'s network namespace and advertises its
+   * address, so the first node takes part in overlays as every other node
+   * does. Otherwise it runs beside the lab bridge (its node then has no
+   * overlays, and a worker agent on `first` serves them).
+   */
+  readonly gatewayOnFirst?: boolean;
 }
 
 export class E2eCluster {
@@ -81,9 +88,14 @@ export class E2eCluster {
   static async start(o: E2eClusterOptions): Promise<E2eCluster> {
     await Promise.all([o.first, ...o.workers].map((h) => ensureImage(h.dockerHost)));
     const work = await mkdtemp(path.join(tmpdir(), o.prefix));
-    const gw = await startTestGateway({ engine: o.first.dockerHost, args: ['--dispatcher-listen', `${BRIDGE_ADDRESS}:0`, '--advertise-addr', BRIDGE_ADDRESS] });
+    const advertise = o.gatewayOnFirst ? o.first.address : BRIDGE_ADDRESS;
+    const gw = await startTestGateway({
+      engine: o.first.dockerHost,
+      args: ['--dispatcher-listen', `${advertise}:0`, '--advertise-addr', advertise, ...(o.gatewayOnFirst ? ['--wireguard-interface', wireguardInterfaceOf(o.first)] : [])],
+      ...(o.gatewayOnFirst ? { onHost: { namespace: o.first.namespace, address: o.first.address } } : {}),
+    });
     const c = new E2eCluster(gw, work, o.agentArgs ?? []);
-    await c.ok(['swarm', 'init', '--advertise-addr', BRIDGE_ADDRESS]);
+    await c.ok(['swarm', 'init', '--advertise-addr', advertise]);
     const join = await c.ok(['swarm', 'join-token', 'worker']);
     const m = /--token (\S+) (\S+)/.exec(join);
     assert.ok(m, join);

@@ -78,6 +78,8 @@ export interface TestGateway {
   /** DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH (merge into process.env for the CLI). */
   readonly env: Readonly<Record<string, string>>;
   readonly port: number;
+  /** Where it listens (127.0.0.1, or the test bed host's address with `onHost`). */
+  readonly host: string;
   /** The temporary PKI directory (initPki layout), e.g. to issue more bundles. */
   readonly pkiDir: string;
   /** The client bundle behind `env` (ca.pem, cert.pem, key.pem). */
@@ -94,20 +96,29 @@ export interface TestGatewayOptions {
   readonly logLevel?: string;
   /** Extra CLI arguments for `stevedore gateway`. */
   readonly args?: readonly string[];
+  /**
+   * Run the gateway in this test bed host's network namespace (`nsenter
+   * --net`), listening on `address` (the host's), as a gateway installed on
+   * that host would: its engine then shares its namespace.
+   */
+  readonly onHost?: { readonly namespace: string; readonly address: string };
 }
 
 /** Starts `stevedore gateway` (built: run `npx tsc -p .` first) with mutual TLS on a free port. */
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const work = await mkdtemp(path.join(tmpdir(), 'stevedore-gw-'));
   const pkiDir = path.join(work, 'pki');
-  await initPki(pkiDir, { sans: ['localhost', '127.0.0.1'] });
+  const listenHost = options.onHost?.address ?? '127.0.0.1';
+  await initPki(pkiDir, { sans: ['localhost', '127.0.0.1', ...(options.onHost ? [options.onHost.address] : [])] });
   const bundleDir = await issueClientBundle(pkiDir, 'test-client');
+  const nsenter = options.onHost ? [`--net=/var/run/netns/${options.onHost.namespace}`, process.execPath] : [];
   const child = spawn(
-    process.execPath,
+    options.onHost ? 'nsenter' : process.execPath,
     [
+      ...nsenter,
       path.join(repoRoot(), 'bin', 'stevedore.js'),
       'gateway',
-      '--listen', '127.0.0.1:0',
+      '--listen', `${listenHost}:0`,
       '--pki', pkiDir,
       '--engine', options.engine ?? testEngine().url,
       '--state-dir', path.join(work, 'state'),
@@ -128,7 +139,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   }
   let stopped: Promise<void> | undefined;
   return {
-    env: { DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: bundleDir },
+    env: { DOCKER_HOST: `tcp://${listenHost}:${port}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: bundleDir },
+    host: listenHost,
     port,
     pkiDir,
     bundleDir,

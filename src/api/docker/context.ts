@@ -31,4 +31,22 @@ export interface ApiContext {
   readonly swarmStatus?: () => string;
   /** Swarm mode (src/manager); without it the cluster endpoints answer Docker's "not a swarm manager". */
   readonly swarm?: SwarmManager;
+  /**
+   * Standalone containers of the local node on attachable overlays: the
+   * gateway's own agent's (src/agent/attachments.ts), while it builds
+   * overlays. Absent, those calls go to the local engine as they are.
+   */
+  readonly localAttachments?: () => LocalAttachments | undefined;
+}
+
+/**
+ * The four calls that touch an attachable overlay, as flows: each asks the
+ * manager for (or gives back) the container's address around `send`, which
+ * hands the request, perhaps rewritten, to the engine.
+ */
+export interface LocalAttachments {
+  create(body: unknown, name: string | undefined, send: (body: unknown) => Promise<{ readonly id?: string }>): Promise<void>;
+  remove(container: string, send: () => Promise<number>): Promise<void>;
+  connect(network: string, body: unknown, send: (body: unknown, dockerNetwork?: string) => Promise<number>): Promise<void>;
+  disconnect(network: string, body: unknown, send: () => Promise<number>): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseListenAddress, startGateway } from '../../gateway/index.js';
 import { createLogger } from '../../util/log.js';
 
@@ -18,7 +18,13 @@ export function registerGatewayCommands(program: Command): void {
     .option('--insecure-http', 'plain HTTP without client certificates (tests only)', false)
     .option('--dispatcher-listen <host:port>', 'swarm mode: where agents connect once a swarm exists', '0.0.0.0:2377')
     .option('--advertise-addr <ip>', 'swarm mode: the address `docker swarm init` advertises by default')
-    .action(async (opts: { listen: string; pki: string; engine: string; stateDir: string; logLevel: string; insecureHttp: boolean; dispatcherListen: string; advertiseAddr?: string }) => {
+    .addOption(
+      new Option('--overlay <mode>', 'swarm mode: whether the first node builds overlay networks (auto: when its engine shares the gateway\'s network namespace)')
+        .choices(['auto', 'on', 'off'])
+        .default('auto'),
+    )
+    .option('--wireguard-interface <name>', 'swarm mode: the first node\'s WireGuard interface for encrypted overlays', 'stvwg0')
+    .action(async (opts: { listen: string; pki: string; engine: string; stateDir: string; logLevel: string; insecureHttp: boolean; dispatcherListen: string; advertiseAddr?: string; overlay: 'auto' | 'on' | 'off'; wireguardInterface: string }) => {
       let listen: { host: string; port: number };
       try {
         listen = parseListenAddress(opts.listen);
@@ -34,6 +40,8 @@ export function registerGatewayCommands(program: Command): void {
         stateDir: opts.stateDir,
         log,
         dispatcherListen: opts.dispatcherListen,
+        overlay: opts.overlay,
+        wireguardInterface: opts.wireguardInterface,
         ...(opts.advertiseAddr === undefined ? {} : { advertiseAddr: opts.advertiseAddr }),
       });
       const shutdown = (signal: string): void => {

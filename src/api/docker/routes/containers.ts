@@ -9,7 +9,8 @@ import { validateContainerName } from '../names.js';
 import { passThrough } from '../passthrough.js';
 
 /**
- * Standalone containers. They are created on the local engine; everything
+ * Standalone containers. They are created on the local engine (on an
+ * attachable overlay through the local agent's attachments); everything
  * else finds the container's engine (locate.ts) and passes the call through,
  * so streams (logs -f, stats, export, archives) flow without buffering. Only
  * listings and prune fan out over all engines and merge.
@@ -72,14 +73,24 @@ export function containersRoutes(ctx: ApiContext): Router {
         );
       }
     }
-    await passThrough(local.engine, req, res, {
-      body,
-      mapJson: (answer, status) => {
-        const id = (answer as { Id?: unknown } | null)?.Id;
-        if (status === 201 && typeof id === 'string') locator.rememberContainer(id, local.nodeId);
-        return answer;
-      },
-    });
+    const send = async (sent: unknown): Promise<{ readonly id?: string }> => {
+      let created: string | undefined;
+      await passThrough(local.engine, req, res, {
+        body: sent,
+        mapJson: (answer, status) => {
+          const id = (answer as { Id?: unknown } | null)?.Id;
+          if (status === 201 && typeof id === 'string') {
+            locator.rememberContainer(id, local.nodeId);
+            created = id;
+          }
+          return answer;
+        },
+      });
+      return created === undefined ? {} : { id: created };
+    };
+    const attachments = ctx.localAttachments?.();
+    if (attachments === undefined) await send(body);
+    else await attachments.create(body, name === '' ? undefined : name, send);
   });
 
   router.get('/containers/json', async (req, res) => {
@@ -137,7 +148,14 @@ export function containersRoutes(ctx: ApiContext): Router {
     const given = String(req.params['id']);
     const { node, ref } = await locator.container(given);
     const path = enginePath(req, ref, given);
-    await passThrough(node.engine, req, res, path === undefined ? {} : { path });
+    const send = async (): Promise<number> => {
+      await passThrough(node.engine, req, res, path === undefined ? {} : { path });
+      return res.statusCode;
+    };
+    // Another node's engine is reached through its agent, which gives the attachments back itself.
+    const attachments = node.nodeId === ctx.engines.local().nodeId ? ctx.localAttachments?.() : undefined;
+    if (attachments === undefined) await send();
+    else await attachments.remove(ref, send);
     if (res.statusCode === 204) locator.forgetContainer(ref);
   });
 

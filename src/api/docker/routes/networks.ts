@@ -89,12 +89,29 @@ export function networksRoutes(ctx: ApiContext): Router {
 
   router.post('/networks/:id/connect', async (req, res) => {
     const body = parseNetworkConnect(await readJsonBody(req));
-    await passThrough(local().engine, req, res, { body });
+    const attachments = ctx.localAttachments?.();
+    if (attachments === undefined) {
+      await passThrough(local().engine, req, res, { body });
+      return;
+    }
+    await attachments.connect(req.params.id, body, async (sent, dockerNetwork) => {
+      const path = dockerNetwork === undefined ? undefined : `/networks/${encodeURIComponent(dockerNetwork)}/connect`;
+      await passThrough(local().engine, req, res, { body: sent, ...(path === undefined ? {} : { path }) });
+      return res.statusCode;
+    });
   });
 
   router.post('/networks/:id/disconnect', async (req, res) => {
     const body = parseNetworkDisconnect(await readJsonBody(req));
-    await passThrough(local().engine, req, res, { body });
+    const attachments = ctx.localAttachments?.();
+    if (attachments === undefined) {
+      await passThrough(local().engine, req, res, { body });
+      return;
+    }
+    await attachments.disconnect(req.params.id, body, async () => {
+      await passThrough(local().engine, req, res, { body });
+      return res.statusCode;
+    });
   });
 
   /** An engine network labelled `io.stevedore.network.id` with the id of a cluster network. */
