@@ -10,7 +10,8 @@
 #   - a registry on 127.0.0.1:5000 with `library/busybox:latest` in it (there
 #     is no Docker Hub here; the engine uses the registry as its mirror);
 #   - a Docker engine, only if none answers on /var/run/docker.sock;
-#   - the gateway on 0.0.0.0:2376, with the PKI in ./certs.
+#   - the gateway on 0.0.0.0:2376, with the PKI in ./certs, under a restart
+#     loop (scripts/lib/supervise.sh) so a crashed or killed gateway comes back.
 #
 # For testing the script in isolation (e.g. inside a spare network namespace):
 # STEVEDORE_ENGINE_SOCK (default /var/run/docker.sock), and for an engine we
@@ -159,16 +160,25 @@ start_gateway() {
   fi
   # Always restart: a second run must serve the new build.
   if stv_alive "$dir/gateway.pid"; then stv_log "gateway: restarting on the new build"; fi
-  stv_stop_pidfile "$dir/gateway.pid" 15
+  stop_gateway
   mkdir -p "$dir/gateway"
-  stv_spawn "$dir/gateway.pid" "$dir/gateway.log" "${STEVEDORE[@]}" gateway \
-    --listen "$GATEWAY_LISTEN" --pki "$PKI_DIR" --engine "$ENGINE" --state-dir "$dir/gateway"
+  # Supervised as agents are on hosts without systemd: a gateway that crashes
+  # or is killed comes back by itself (gateway.pid is the gateway's own PID).
+  stv_spawn "$dir/gateway-supervisor.pid" "$dir/gateway.log" scripts/lib/supervise.sh "$dir/gateway.pid" gateway \
+    "${STEVEDORE[@]}" gateway --listen "$GATEWAY_LISTEN" --pki "$PKI_DIR" --engine "$ENGINE" --state-dir "$dir/gateway"
   if ! stv_wait_for 30 "the gateway on $GATEWAY_ADDR" gateway_answers; then
     tail -n 30 "$dir/gateway.log" >&2 || true
-    stv_stop_pidfile "$dir/gateway.pid" 5
+    stop_gateway
     stv_die "the gateway did not answer \`docker version\` on $GATEWAY_ADDR (log: $dir/gateway.log)"
   fi
-  stv_log "gateway: pid $(stv_pid_of "$dir/gateway.pid"), answering on tcp://$GATEWAY_ADDR (log: $dir/gateway.log)"
+  stv_log "gateway: pid $(stv_pid_of "$dir/gateway.pid") (its supervisor: $(stv_pid_of "$dir/gateway-supervisor.pid")), answering on tcp://$GATEWAY_ADDR (log: $dir/gateway.log)"
+}
+
+# The supervisor first (it stops the gateway and waits for it), then a gateway
+# left from before supervision, by its own pidfile.
+stop_gateway() {
+  stv_stop_pidfile "$HOME_DIR/gateway-supervisor.pid" 20
+  stv_stop_pidfile "$HOME_DIR/gateway.pid" 15
 }
 
 # ---------------------------------------------------------------- commands
@@ -198,7 +208,13 @@ cmd_start() {
 cmd_stop() {
   stv_require_root
   mkdir -p "$HOME_DIR"
-  stop_one gateway "$HOME_DIR/gateway.pid" 15
+  if stv_alive "$HOME_DIR/gateway-supervisor.pid" || stv_alive "$HOME_DIR/gateway.pid"; then
+    stop_gateway
+    stv_log "gateway: stopped"
+  else
+    rm -f "$HOME_DIR/gateway-supervisor.pid" "$HOME_DIR/gateway.pid"
+    stv_log "gateway: not running"
+  fi
   # Only a dockerd the quickstart started has this pidfile; any other engine is left alone.
   stop_one "engine (the dockerd the quickstart started)" "$HOME_DIR/engine/dockerd.pid" 30
   stop_one registry "$HOME_DIR/registry/registry.pid" 10
