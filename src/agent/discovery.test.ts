@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import dnsPacket, { type DecodedPacket } from 'dns-packet';
 import type { NetworkAssignment, NetworkServices } from '../dispatcher/protocol.js';
 import type { Instance } from '../model/index.js';
@@ -116,6 +117,21 @@ test('the responder answers over UDP on the gateway address (127.0.0.1 here)', a
   }
   assert.deepEqual(addressesIn(answer), ['10.0.1.10']);
   await d.close();
+});
+
+test('a bind still in flight when the agent closes (or the network goes) is closed once it lands: no socket outlives close()', async () => {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const { d } = setup({ gateway: '127.0.0.1', dnsPort: port, locals: [client('127.0.0.1/8')] });
+  d.update('net1', services([task('a', '10.0.1.10')]));
+  await d.close(); // before the bind's callback
+  await settle();
+  // The port is free again: binding it here succeeds.
+  const probe = dgram.createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.bind(port, '127.0.0.1', () => resolve());
+  });
+  probe.close();
 });
 
 test('a task that was taking connections waits drainMs before its container is stopped; others do not', async () => {

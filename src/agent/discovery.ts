@@ -196,7 +196,14 @@ export class AgentDiscovery implements TaskDiscovery {
     if (gateway === undefined || this.listening.has(gateway)) return;
     this.listening.set(gateway, networkId);
     this.responder.listen(gateway).then(
-      () => this.deps.log.debug({ networkId, address: gateway }, 'DNS responder listening'),
+      () => {
+        // Closed, or the network removed, while the bind was in flight: nobody will close it later.
+        if (this.closed || this.listening.get(gateway) !== networkId) {
+          void this.responder.close(gateway);
+          return;
+        }
+        this.deps.log.debug({ networkId, address: gateway }, 'DNS responder listening');
+      },
       (err: unknown) => {
         this.listening.delete(gateway);
         if (!this.records.has(networkId) || this.closed) return;
