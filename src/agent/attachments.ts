@@ -267,6 +267,8 @@ export class ContainerAttachments {
  * its namespace for each new PID, and the attachment given back once the
  * container is gone. Stopping or removing it never touches the container.
  */
+const FIRST_START_POLL_MS = 25;
+
 class AttachmentController implements Controller {
   private readonly born: number;
   constructor(
@@ -287,6 +289,7 @@ class AttachmentController implements Controller {
 
   async wait(signal: AbortSignal): Promise<number> {
     let seen = false;
+    let running = false;
     let released = false;
     while (!signal.aborted) {
       const instance = this.deps.instance(this.id);
@@ -296,7 +299,8 @@ class AttachmentController implements Controller {
           // The engine did not answer: look again later.
         } else if (c !== undefined) {
           seen = true;
-          if (c.running && c.pid > 0) this.deps.discovery?.running(instance, c.pid);
+          running = c.running && c.pid > 0;
+          if (running) this.deps.discovery?.running(instance, c.pid);
           else this.deps.discovery?.gone(this.id);
         } else if (!released && (seen || instance.attachment?.containerId !== undefined || this.deps.clock.now() - this.born > (this.deps.orphanMs ?? 120_000))) {
           // Gone: seen running before, or created (the manager has its id) and no longer on the
@@ -308,7 +312,10 @@ class AttachmentController implements Controller {
           released = true;
         }
       }
-      await sleep(this.deps.timers, this.deps.pollMs ?? 1_000, signal);
+      // Until the container is first seen running, look often: its VIP rules go into its namespace
+      // only then, and a `docker run … sh -c 'nc web 80'` connects within milliseconds of its start.
+      const poll = this.deps.pollMs ?? 1_000;
+      await sleep(this.deps.timers, running ? poll : Math.min(poll, FIRST_START_POLL_MS), signal);
     }
     throw new Error('no longer watching the attached container');
   }
