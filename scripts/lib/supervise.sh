@@ -1,8 +1,8 @@
 #!/bin/bash
 # supervise.sh CHILD_PIDFILE NAME CMD...: keeps CMD running, as `node add`'s
 # supervisor keeps a host's agent running where systemd does not: a CMD that
-# exits (a crash, kill -9) is started again after a pause (1 s, doubling up to
-# 30 s while it keeps failing within 30 s of its start). SIGTERM/SIGINT stop
+# exits (a crash, kill -9) is started again after a pause (0.2 s after a run
+# of 30 s or more; then 1, 2, 4 … 30 s while it keeps failing sooner). SIGTERM/SIGINT stop
 # CMD with SIGTERM, wait for it, and end the loop. CHILD_PIDFILE holds CMD's
 # PID while it runs; run this under stv_spawn so its own PID is recorded too.
 set -u
@@ -18,7 +18,7 @@ stop() {
   exit 0
 }
 trap stop TERM INT HUP
-delay=1
+delay=0.2
 while :; do
   started=$(date +%s)
   "$@" &
@@ -28,11 +28,11 @@ while :; do
   code=$?
   child=''
   rm -f "$pidfile"
-  if (($(date +%s) - started >= 30)); then delay=1; fi
+  if (($(date +%s) - started >= 30)); then delay=0.2; fi
   echo "$(date -u +%FT%TZ) supervisor: $name exited ($code); starting it again in ${delay}s"
   sleep "$delay" &
   pause=$!
   wait "$pause"
   pause=''
-  delay=$((delay * 2 > 30 ? 30 : delay * 2))
+  if [[ $delay == 0.2 ]]; then delay=1; else delay=$((delay * 2 > 30 ? 30 : delay * 2)); fi
 done
