@@ -91,6 +91,7 @@ test('queries: ours answered from the records, others forwarded (to the task\'s 
   const me = client('10.0.1.7/24', ['10.9.9.9']);
   const { d, upstream } = setup({ locals: [me] });
   d.update('net1', services([task('a', '10.0.1.10'), task('b', '10.0.1.9')]));
+  d.running(me, 4242); // its VIP table is in: lookups are answered at once
   // The responder could not bind 10.0.1.1 here; tell it which network the gateway is.
   (d as unknown as { listening: Map<string, string> }).listening.set('10.0.1.1', 'net1');
   const ctx = { source: '10.0.1.7', local: '10.0.1.1', transport: 'udp' as const };
@@ -108,14 +109,31 @@ test('queries: ours answered from the records, others forwarded (to the task\'s 
 
 test('the responder answers over UDP on the gateway address (127.0.0.1 here)', async () => {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const { d } = setup({ gateway: '127.0.0.1', dnsPort: port, locals: [client('127.0.0.1/8')] });
+  const me = client('127.0.0.1/8');
+  const { d } = setup({ gateway: '127.0.0.1', dnsPort: port, locals: [me] });
   d.update('net1', services([task('a', '10.0.1.10')]));
+  d.running(me, 4242);
   let answer: Buffer | undefined;
   for (let i = 0; i < 50 && answer === undefined; i++) {
     await settle();
     answer = await udpExchange(query('tasks.web'), '127.0.0.1', 200, port);
   }
   assert.deepEqual(addressesIn(answer), ['10.0.1.10']);
+  await d.close();
+});
+
+test('a local container\'s lookup waits for its VIP table, so its first connection to the VIP is balanced too', async () => {
+  const me = client();
+  const { d } = setup({ locals: [me], gateway: '203.0.113.1' });
+  d.update('net1', services([task('a', '10.0.1.10')]));
+  (d as unknown as { listening: Map<string, string> }).listening.set('203.0.113.1', 'net1');
+  const ctx = { source: '10.0.1.7', local: '203.0.113.1', transport: 'udp' as const };
+  let answered = false;
+  const pending = d.handle(query('web'), ctx).then((a) => ((answered = true), a));
+  await settle();
+  assert.equal(answered, false, 'no answer before the container runs with its table');
+  d.running(me, 4242);
+  assert.deepEqual(addressesIn(await pending), ['10.0.1.2']);
   await d.close();
 });
 

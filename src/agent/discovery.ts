@@ -7,7 +7,7 @@ import { DnsResponder, fitUdp, UDP_LIMIT, type DnsQueryContext } from './network
 import { HostResolvers } from './network/dns-upstream.js';
 import { planLoadBalancer, vipPools } from './network/lb-planner.js';
 import type { NamespaceFirewall } from './network/netns-nft.js';
-import type { Timers } from './timers.js';
+import { sleep, type Timers } from './timers.js';
 import type { TranslateInstance } from './exec/container-config.js';
 
 /**
@@ -81,6 +81,9 @@ interface LocalContainer {
   /** Applications in order, one at a time. */
   chain: Promise<void>;
 }
+
+/** The longest a local container's lookup waits for its VIP table. */
+const VIP_TABLE_WAIT_MS = 1_000;
 
 export class AgentDiscovery implements TaskDiscovery {
   private readonly records = new Map<string, NetworkServices>();
@@ -188,6 +191,13 @@ export class AgentDiscovery implements TaskDiscovery {
     });
   }
 
+  /** Resolves once the instance's container has its VIP table (at most VIP_TABLE_WAIT_MS: a container we never saw run answers anyway). */
+  private async vipTableIn(instanceId: string): Promise<void> {
+    for (let waited = 0; waited < VIP_TABLE_WAIT_MS && this.containers.get(instanceId)?.applied === undefined && !this.closed; waited += 10) {
+      await sleep(this.deps.timers, 10);
+    }
+  }
+
   // ------------------------------------------------------------- DNS
 
   private listenOn(networkId: string): void {
@@ -240,8 +250,14 @@ export class AgentDiscovery implements TaskDiscovery {
     const locals = this.deps.localInstances();
     const visible = visibleNetworksFor(ctx.source, receivedOn, locals).filter((id) => this.records.has(id));
     const ours = answerQuery(query, this.records, visible, this.shuffle);
-    if (ours !== undefined) return ctx.transport === 'udp' ? fitUdp(ours, udpLimit(query)) : dnsPacket.encode(ours);
     const sender = locals.find((i) => i.networks.some((n) => n.networkId === receivedOn && n.addresses.some((a) => a.split('/')[0] === ctx.source)));
+    if (ours !== undefined) {
+      // A container's first lookup can come before its VIP table is in its namespace (it is
+      // programmed once the container runs); a connection to the VIP made then would never be
+      // balanced. Its answer waits for the table, as Docker's sandbox has its rules before the process starts.
+      if (sender !== undefined) await this.vipTableIn(sender.id);
+      return ctx.transport === 'udp' ? fitUdp(ours, udpLimit(query)) : dnsPacket.encode(ours);
+    }
     const own = sender?.template.containers[0]?.dns.nameservers ?? [];
     const answer = await this.upstream.resolve(raw, query, ctx.transport, own);
     return answer ?? dnsPacket.encode(emptyResponse(query, RCODE_SERVFAIL));
