@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Router, type Request, type Response } from 'express';
 import { findWorkload } from '../../../manager/controlapi/services.js';
 import { getTask } from '../../../manager/controlapi/tasks.js';
@@ -88,6 +88,8 @@ async function streamLogs(ctx: ApiContext, store: Store, req: Request, res: Resp
 
   const done = new AbortController();
   const attached = new Set<string>();
+  /** Per node, the streams open on it (a task of it for the warning's context): a node that goes down ends them. */
+  const openOn = new Map<string, { task: Instance; streams: Set<ClientRequest> }>();
   const warnedNodes = new Set<string>();
   let open = 0;
   let watching = o.follow;
@@ -162,6 +164,10 @@ async function streamLogs(ctx: ApiContext, store: Store, req: Request, res: Resp
       maybeFinish();
     };
     const upstream = target.engine.request({ method: 'GET', path });
+    const streams = openOn.get(nodeId)?.streams ?? new Set<ClientRequest>();
+    if (!openOn.has(nodeId)) openOn.set(nodeId, { task: i, streams });
+    streams.add(upstream);
+    upstream.once('close', () => streams.delete(upstream));
     upstream.setTimeout(ConnectTimeoutMs, () => upstream.destroy(new Error(`no answer within ${ConnectTimeoutMs / 1000} s`)));
     const onAbort = (): void => {
       upstream.destroy();
@@ -216,13 +222,22 @@ async function streamLogs(ctx: ApiContext, store: Store, req: Request, res: Resp
   }
 
   // Follow: the tasks there now (with the tail asked for), then every task that gets a container.
-  const { result, events } = store.viewAndWatch((tx) => [...tx.list('instance', inScope)].sort(bySlot), { kinds: ['instance', 'workload'], signal: done.signal });
+  const { result, events } = store.viewAndWatch((tx) => [...tx.list('instance', inScope)].sort(bySlot), { kinds: ['instance', 'workload', 'node'], signal: done.signal });
   for (const i of result) attach(i, o.tail);
   try {
     for await (const ev of events) {
       if (finished) break;
       if (ev.kind === 'workload' && ev.action === 'delete' && ev.object.id === scope.workloadId) break;
       if (ev.kind === 'instance' && ev.action !== 'delete' && inScope(ev.object)) attach(ev.object, undefined);
+      // A partitioned node's streams would just go quiet (no reset ever comes): once the
+      // dispatcher says it is down, say so and let its streams go; the others carry on.
+      if (ev.kind === 'node' && ev.object.status.state === 'down') {
+        const on = openOn.get(ev.object.id);
+        if (on !== undefined && on.streams.size > 0) {
+          warn(on.task, ev.object.id, `the node is down (${ev.object.status.message || 'no session'}); lines after this point are missing`);
+          for (const stream of [...on.streams]) stream.destroy();
+        }
+      }
     }
   } catch (err) {
     if (!done.signal.aborted) ctx.log.warn({ err }, 'service logs: the store watch ended');
