@@ -148,7 +148,7 @@ async function streamLogs(ctx: ApiContext, store: Store, req: Request, res: Resp
     const containerId = i.status.container?.containerId ?? '';
     const node = store.view((tx) => tx.get('node', nodeId));
     const target = ctx.engines.byNode(nodeId);
-    if (node?.status.state === 'down') return warn(i, nodeId, `the node is down (${node.status.message || 'no session'})`);
+    if (node?.status.state === 'down') return warn(i, nodeId, downReason(node.status.message));
     if (target === undefined) return warn(i, nodeId, 'the node has no reachable engine endpoint');
     const q = new URLSearchParams({ stdout: o.stdout ? '1' : '0', stderr: o.stderr ? '1' : '0', timestamps: '1', follow: o.follow ? '1' : '0', ...(o.details ? { details: '1' } : {}) });
     if (o.since) q.set('since', o.since);
@@ -234,7 +234,7 @@ async function streamLogs(ctx: ApiContext, store: Store, req: Request, res: Resp
       if (ev.kind === 'node' && ev.object.status.state === 'down') {
         const on = openOn.get(ev.object.id);
         if (on !== undefined && on.streams.size > 0) {
-          warn(on.task, ev.object.id, `the node is down (${ev.object.status.message || 'no session'}); lines after this point are missing`);
+          warn(on.task, ev.object.id, `${downReason(ev.object.status.message)}; lines after this point are missing`);
           for (const stream of [...on.streams]) stream.destroy();
         }
       }
@@ -244,6 +244,12 @@ async function streamLogs(ctx: ApiContext, store: Store, req: Request, res: Resp
   }
   watching = false;
   maybeFinish();
+}
+
+/** The dispatcher's reason already says "node is down: …"; an older or empty one gets the words. */
+function downReason(message: string | undefined): string {
+  if (message === undefined || message === '') return 'the node is down (no session)';
+  return message.startsWith('node is down') ? message : `the node is down (${message})`;
 }
 
 function bySlot(a: Instance, b: Instance): number {
