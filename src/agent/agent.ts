@@ -327,6 +327,7 @@ export class Agent {
     this.log.info({ reason }, 'leaving the cluster');
     await this.stopLoop();
     await this.worker.leave();
+    await this.mesh?.leave().catch((err: unknown) => this.log.warn({ err }, 'removing the routing mesh\'s host rules failed'));
     await this.files.purge().catch((err: unknown) => this.log.warn({ err }, 'removing the secrets tmpfs failed'));
     await this.state.forget();
     this.identity = undefined;

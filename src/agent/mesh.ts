@@ -104,6 +104,22 @@ export class AgentMesh implements RoutingMesh {
     if (ms > 0) await new Promise<void>((resolve) => this.deps.timers.setTimeout(resolve, ms));
   }
 
+  /** The node leaves the swarm: the host's mesh rules go too (its tasks and overlays go with the worker). */
+  async leave(): Promise<void> {
+    const c = this.current;
+    this.current = undefined;
+    const h = this.deps.host;
+    this.hostChain = this.hostChain.then(async () => {
+      this.hostApplied = undefined;
+      await h.run('nft', ['-f', '-'], { input: planHostMesh([]) });
+      if (c !== undefined) await h.run('iptables', ['-D', MESH_FORWARD_CHAIN, ...meshForwardRule(bridgeName(c.ingress.network.vni))]);
+      await h.run('iptables', ['-D', 'FORWARD', '-j', MESH_FORWARD_CHAIN]);
+      await h.run('iptables', ['-F', MESH_FORWARD_CHAIN]);
+      await h.run('iptables', ['-X', MESH_FORWARD_CHAIN]);
+    });
+    await this.hostChain;
+  }
+
   close(): void {
     this.closed = true;
     if (this.retry !== undefined) this.deps.timers.clearTimeout(this.retry);
