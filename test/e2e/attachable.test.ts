@@ -16,10 +16,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import https from 'node:https';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { DOCKER, E2eCluster, inNetns, onHost, run } from '../support/e2e-cluster.js';
+import { answers, DOCKER, E2eCluster, inNetns, onHost, run } from '../support/e2e-cluster.js';
 import { testbedHosts, type TestbedHost } from '../support/testbed.js';
 
 const WEB = 'atweb';
@@ -57,48 +54,6 @@ async function agentOk(h: TestbedHost, args: readonly string[]): Promise<string>
   const r = await viaAgent(h, args);
   assert.equal(r.code, 0, `docker -H <agent on ${h.name}> ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}\n--- gateway log (tail) ---\n${cluster.gw.log().slice(-2000)}`);
   return r.stdout;
-}
-
-/** busybox nslookup's answer addresses. */
-function answers(stdout: string): string[] {
-  const answer = stdout.split(/\n\s*\n/).slice(1).join('\n');
-  return [...answer.matchAll(/Address(?: \d+)?:\s*([0-9.]+)\s*$/gm)].map((m) => m[1] ?? '').sort();
-}
-
-async function vipOf(service: string): Promise<string> {
-  const netId = (await cluster.ok(['network', 'inspect', '-f', '{{.Id}}', NETWORK])).trim();
-  const vips = JSON.parse(await cluster.ok(['service', 'inspect', '-f', '{{json .Endpoint.VirtualIPs}}', service])) as { NetworkID: string; Addr: string }[];
-  const v = vips.find((x) => x.NetworkID === netId);
-  assert.ok(v, `a VIP on ${NETWORK}: ${JSON.stringify(vips)}`);
-  return v.Addr.split('/')[0] ?? '';
-}
-
-/** GET on the gateway's Engine API with the test's client bundle. */
-async function gatewayGet(p: string): Promise<unknown> {
-  const dir = cluster.gw.bundleDir;
-  const [ca, cert, key] = await Promise.all(['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFile(path.join(dir, f))));
-  return new Promise((resolve, reject) => {
-    const req = https.get({ host: '127.0.0.1', port: cluster.gw.port, path: p, ca, cert, key }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(text));
-        } catch (err) {
-          reject(err);
-        }
-      });
-    });
-    req.on('error', reject);
-  });
-}
-
-/** The cluster's instances holding an address on the overlay (tasks and attachments), as GET /tasks shows them. */
-async function addressesOnNetwork(networkId: string): Promise<string[]> {
-  const tasks = (await gatewayGet('/tasks')) as { NetworksAttachments?: { Network?: { ID?: string }; Addresses?: string[] }[] }[];
-  const out: string[] = [];
-  for (const t of tasks) for (const a of t.NetworksAttachments ?? []) if (a.Network?.ID === networkId) out.push(...(a.Addresses ?? []));
-  return out;
 }
 
 describe('standalone containers on an attachable overlay across three hosts', () => {
@@ -141,10 +96,10 @@ describe('standalone containers on an attachable overlay across three hosts', ()
     const ip = (await agentOk(h, ['inspect', '-f', `{{(index .NetworkSettings.Networks "${NETWORK}").IPAddress}}`, CONTAINER])).trim();
     assert.ok(ip.startsWith(SUBNET_PREFIX), `the container's address ${ip} is the cluster's`);
     const netId = (await cluster.ok(['network', 'inspect', '-f', '{{.Id}}', NETWORK])).trim();
-    await cluster.eventually('the attachment is among the network\'s addresses', async () => (await addressesOnNetwork(netId)).some((a) => a.split('/')[0] === ip), 15_000);
+    await cluster.eventually('the attachment is among the network\'s addresses', async () => (await cluster.addressesOn(netId)).includes(ip), 15_000);
     const tasks = await tasksOnHosts(WEB);
     for (const x of tasks) assert.notEqual(x.ip, ip, 'no address twice');
-    const vip = await vipOf(WEB);
+    const vip = await cluster.vipOf(WEB, NETWORK);
     const inC = (script: string) => viaAgent(h, ['exec', CONTAINER, 'sh', '-c', script]);
     assert.deepEqual(answers((await viaAgent(h, ['exec', CONTAINER, 'nslookup', WEB])).stdout), [vip]);
     assert.deepEqual(answers((await viaAgent(h, ['exec', CONTAINER, 'nslookup', `tasks.${WEB}`])).stdout), tasks.map((x) => x.ip).sort());
@@ -176,7 +131,7 @@ describe('standalone containers on an attachable overlay across three hosts', ()
     const ip = (await agentOk(h, ['inspect', '-f', `{{(index .NetworkSettings.Networks "${NETWORK}").IPAddress}}`, CONTAINER])).trim();
     const netId = (await cluster.ok(['network', 'inspect', '-f', '{{.Id}}', NETWORK])).trim();
     await agentOk(h, ['rm', '-f', CONTAINER]);
-    await cluster.eventually('the attachment and its address are gone', async () => !(await addressesOnNetwork(netId)).some((a) => a.split('/')[0] === ip), 15_000);
+    await cluster.eventually('the attachment and its address are gone', async () => !(await cluster.addressesOn(netId)).includes(ip), 15_000);
     // The other tasks no longer see the name.
     const remote = (await tasksOnHosts(WEB)).find((x) => x.host === hosts[2]);
     assert.ok(remote);

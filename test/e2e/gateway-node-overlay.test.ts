@@ -16,10 +16,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import https from 'node:https';
-import path from 'node:path';
-import { DOCKER, E2eCluster, onHost, run } from '../support/e2e-cluster.js';
+import { answers, DOCKER, E2eCluster, onHost, run } from '../support/e2e-cluster.js';
 import { testbedHosts, type TestbedHost } from '../support/testbed.js';
 
 const WEB = 'gwnweb';
@@ -50,43 +47,6 @@ async function tasksOnHosts(service: string): Promise<TaskOnHost[]> {
 async function ipOn(h: TestbedHost, container: string): Promise<string> {
   const r = await run(DOCKER, ['-H', h.dockerHost, 'inspect', '-f', `{{with index .NetworkSettings.Networks "${NETWORK}"}}{{.IPAddress}}{{end}}`, container]);
   return r.stdout.trim();
-}
-
-/** busybox nslookup's answer addresses. */
-function answers(stdout: string): string[] {
-  const answer = stdout.split(/\n\s*\n/).slice(1).join('\n');
-  return [...answer.matchAll(/Address(?: \d+)?:\s*([0-9.]+)\s*$/gm)].map((m) => m[1] ?? '').sort();
-}
-
-/** Every instance's address on `networkId` from the gateway's /tasks (attachments are instances too). */
-async function gatewayTaskAddresses(networkId: string): Promise<string[]> {
-  const dir = cluster.gw.bundleDir;
-  const [ca, cert, key] = await Promise.all(['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFile(path.join(dir, f))));
-  const tasks = await new Promise<{ NetworksAttachments?: { Network?: { ID?: string }; Addresses?: string[] }[] }[]>((resolve, reject) => {
-    const req = https.get({ host: cluster.gw.host, port: cluster.gw.port, path: '/tasks', ca, cert, key }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(text));
-        } catch (err) {
-          reject(err);
-        }
-      });
-    });
-    req.on('error', reject);
-  });
-  const out: string[] = [];
-  for (const t of tasks) for (const a of t.NetworksAttachments ?? []) if (a.Network?.ID === networkId) out.push(...(a.Addresses ?? []).map((x) => x.split('/')[0] ?? ''));
-  return out;
-}
-
-async function vipOf(service: string): Promise<string> {
-  const netId = (await cluster.ok(['network', 'inspect', '-f', '{{.Id}}', NETWORK])).trim();
-  const vips = JSON.parse(await cluster.ok(['service', 'inspect', '-f', '{{json .Endpoint.VirtualIPs}}', service])) as { NetworkID: string; Addr: string }[];
-  const v = vips.find((x) => x.NetworkID === netId);
-  assert.ok(v, `a VIP on ${NETWORK}: ${JSON.stringify(vips)}`);
-  return v.Addr.split('/')[0] ?? '';
 }
 
 describe('the gateway\'s own node on overlays (gateway in its engine\'s network namespace)', () => {
@@ -125,10 +85,10 @@ describe('the gateway\'s own node on overlays (gateway in its engine\'s network 
     assert.ok(ip.startsWith(SUBNET_PREFIX), `the container (on ${hosts[0].name}, the gateway's node) has the cluster's address: ${JSON.stringify(ip)}`);
     assert.equal((await cluster.ok(['inspect', '-f', `{{(index .NetworkSettings.Networks "${NETWORK}").IPAddress}}`, CONTAINER])).trim(), ip);
     const netId = (await cluster.ok(['network', 'inspect', '-f', '{{.Id}}', NETWORK])).trim();
-    await cluster.eventually('the attachment is among the network\'s addresses', async () => (await gatewayTaskAddresses(netId)).includes(ip), 15_000);
+    await cluster.eventually('the attachment is among the network\'s addresses', async () => (await cluster.addressesOn(netId)).includes(ip), 15_000);
     const tasks = await tasksOnHosts(WEB);
     for (const x of tasks) assert.notEqual(x.ip, ip, 'no address twice');
-    const vip = await vipOf(WEB);
+    const vip = await cluster.vipOf(WEB, NETWORK);
     assert.deepEqual(answers((await cluster.docker(['exec', CONTAINER, 'nslookup', WEB])).stdout), [vip]);
     assert.deepEqual(answers((await cluster.docker(['exec', CONTAINER, 'nslookup', `tasks.${WEB}`])).stdout), tasks.map((x) => x.ip).sort());
     const hostOf = new Map(tasks.map((x) => [x.container.slice(0, 12), x.host.name]));
@@ -159,18 +119,18 @@ describe('the gateway\'s own node on overlays (gateway in its engine\'s network 
     const ip = await ipOn(hosts[0], PLAIN);
     assert.ok(ip.startsWith(SUBNET_PREFIX), `connected with the cluster's address: ${JSON.stringify(ip)}`);
     const netId = (await cluster.ok(['network', 'inspect', '-f', '{{.Id}}', NETWORK])).trim();
-    await cluster.eventually('the connect\'s attachment is among the network\'s addresses', async () => (await gatewayTaskAddresses(netId)).includes(ip), 15_000);
+    await cluster.eventually('the connect\'s attachment is among the network\'s addresses', async () => (await cluster.addressesOn(netId)).includes(ip), 15_000);
     await cluster.eventually('its name resolves on the overlay', async () => answers((await cluster.docker(['exec', CONTAINER, 'nslookup', PLAIN])).stdout).join() === ip, 20_000);
     await cluster.ok(['network', 'disconnect', NETWORK, PLAIN]);
     assert.equal(await ipOn(hosts[0], PLAIN), '');
-    await cluster.eventually('the attachment is given back', async () => !(await gatewayTaskAddresses(netId)).includes(ip), 15_000);
+    await cluster.eventually('the attachment is given back', async () => !(await cluster.addressesOn(netId)).includes(ip), 15_000);
   });
 
   it('docker rm -f through the gateway gives the attachment back', async () => {
     const ip = await ipOn(hosts[0], CONTAINER);
     const netId = (await cluster.ok(['network', 'inspect', '-f', '{{.Id}}', NETWORK])).trim();
     await cluster.ok(['rm', '-f', CONTAINER]);
-    await cluster.eventually('the attachment and its address are gone', async () => !(await gatewayTaskAddresses(netId)).includes(ip), 15_000);
+    await cluster.eventually('the attachment and its address are gone', async () => !(await cluster.addressesOn(netId)).includes(ip), 15_000);
   });
 
   it('bad input still gets Docker\'s answer: an unknown network, a duplicate name', async () => {

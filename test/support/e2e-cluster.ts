@@ -13,7 +13,8 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureImage, startTestGateway, type TestGateway } from './gateway.js';
@@ -52,6 +53,12 @@ export async function inNetns(h: TestbedHost, args: readonly string[]): Promise<
 }
 
 export const wireguardInterfaceOf = (h: TestbedHost): string => `stvwg-${h.name}`;
+
+/** busybox nslookup's answer addresses, sorted. */
+export function answers(stdout: string): string[] {
+  const answer = stdout.split(/\n\s*\n/).slice(1).join('\n');
+  return [...answer.matchAll(/Address(?: \d+)?:\s*([0-9.]+)\s*$/gm)].map((m) => m[1] ?? '').sort();
+}
 
 export interface E2eClusterOptions {
   /** Temp directory prefix, e.g. 'stv-e2e-ov-'. */
@@ -104,6 +111,43 @@ export class E2eCluster {
     for (const h of o.workers) await c.joinAgent(h);
     await c.eventually(`${o.workers.length} workers ready`, async () => (await c.readyWorkers()) === o.workers.length, 30_000);
     return c;
+  }
+
+  /** GET on the gateway's Engine API with the test's client bundle, parsed. */
+  async apiGet(p: string): Promise<unknown> {
+    const dir = this.gw.bundleDir;
+    const [ca, cert, key] = await Promise.all(['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFile(path.join(dir, f))));
+    return new Promise((resolve, reject) => {
+      const req = https.get({ host: this.gw.host, port: this.gw.port, path: p, ca, cert, key }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(text));
+          } catch (err) {
+            reject(err);
+          }
+        });
+      });
+      req.on('error', reject);
+    });
+  }
+
+  /** The cluster's instances' addresses on the network (tasks and attachments), bare, as GET /tasks shows them. */
+  async addressesOn(networkId: string): Promise<string[]> {
+    const tasks = (await this.apiGet('/tasks')) as { NetworksAttachments?: { Network?: { ID?: string }; Addresses?: string[] }[] }[];
+    const out: string[] = [];
+    for (const t of tasks) for (const a of t.NetworksAttachments ?? []) if (a.Network?.ID === networkId) out.push(...(a.Addresses ?? []).map((x) => x.split('/')[0] ?? ''));
+    return out;
+  }
+
+  /** The service's virtual IP on `network`, bare. */
+  async vipOf(service: string, network: string): Promise<string> {
+    const netId = (await this.ok(['network', 'inspect', '-f', '{{.Id}}', network])).trim();
+    const vips = JSON.parse(await this.ok(['service', 'inspect', '-f', '{{json .Endpoint.VirtualIPs}}', service])) as { NetworkID: string; Addr: string }[];
+    const v = vips.find((x) => x.NetworkID === netId);
+    assert.ok(v, `a VIP on ${network}: ${JSON.stringify(vips)}`);
+    return v.Addr.split('/')[0] ?? '';
   }
 
   /** The docker CLI through the gateway. */
