@@ -7,12 +7,14 @@ const TABLE = `Num       RefCount Protocol Flags    Type St Inode Path
 0000000000000000: 00000002 00000000 00010000 0001 01 21877 /run/docker.sock
 0000000000000000: 00000003 00000000 00000000 0001 03 21990
 0000000000000000: 00000002 00000000 00010000 0001 01 30112 /run/with space/d.sock
+0000000000000000: 00000003 00000000 00000000 0001 03 39307 /run/stevedore-testbed/tb1/docker.sock
 `;
 
 test('an engine socket is ours when /proc/net/unix lists its path', () => {
   assert.equal(unixSocketListed(TABLE, new Set(['/var/run/docker.sock', '/run/docker.sock'])), true);
   assert.equal(unixSocketListed(TABLE, new Set(['/run/with space/d.sock'])), true);
-  // Another namespace's dockerd: its socket file is visible, its socket is not listed here.
+  // Another namespace's dockerd: its socket file is visible, and our connection to it is
+  // listed under its path (state 03, not listening), but its listening socket is not.
   assert.equal(unixSocketListed(TABLE, new Set(['/run/stevedore-testbed/tb1/docker.sock'])), false);
   assert.equal(unixSocketListed('', new Set(['/run/docker.sock'])), false);
 });

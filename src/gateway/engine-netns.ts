@@ -9,9 +9,11 @@ import type { EngineEndpoint } from '../engine/index.js';
  * mesh's rules all go into the namespace the agent runs in, and they must be
  * where the engine's containers are.
  *
- * - A unix socket: Linux lists bound unix sockets per network namespace in
- *   /proc/net/unix (the reader's), so the engine's socket path is there only
- *   when its dockerd was started in ours.
+ * - A unix socket: Linux lists unix sockets per network namespace in
+ *   /proc/net/unix (the reader's), so the engine's listening socket is there
+ *   only when its dockerd was started in ours. Only a listening socket counts:
+ *   our own connection to another namespace's engine is listed here too, with
+ *   the engine's path.
  * - TCP: the engine's host is loopback or an address of one of our interfaces.
  */
 export async function engineInOurNetns(endpoint: EngineEndpoint): Promise<boolean> {
@@ -25,12 +27,16 @@ export async function engineInOurNetns(endpoint: EngineEndpoint): Promise<boolea
   return false;
 }
 
-/** Whether /proc/net/unix's text lists a socket bound at one of `paths` (its last column). */
+/** __SO_ACCEPTCON in the Flags column: the socket listens. */
+const ACCEPTCON = 0x10000;
+
+/** Whether /proc/net/unix's text lists a socket listening at one of `paths` (its last column). */
 export function unixSocketListed(procNetUnix: string, paths: ReadonlySet<string>): boolean {
   for (const line of procNetUnix.split('\n').slice(1)) {
     const cols = line.trim().split(/\s+/);
     // Num RefCount Protocol Flags Type St Inode [Path]
-    if (cols.length >= 8 && paths.has(cols.slice(7).join(' '))) return true;
+    if (cols.length < 8 || (Number.parseInt(cols[3] ?? '0', 16) & ACCEPTCON) === 0) continue;
+    if (paths.has(cols.slice(7).join(' '))) return true;
   }
   return false;
 }
