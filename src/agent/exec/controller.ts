@@ -101,12 +101,17 @@ export class ContainerController implements Controller {
       try {
         this.containerId = await this.adapter.create(request.name, request.body);
       } catch (err) {
-        if (statusCodeOf(err) === 409 && (await this.adoptExisting())) return;
-        if (statusCodeOf(err) !== 404 || !/no such image/i.test(engineMessage(err))) throw err;
-        // Removed since we last saw it.
-        this.adapter.forgetImage(image);
-        this.healthcheck = hasHealthcheck(request.body, await this.pull(image, signal));
-        this.containerId = await this.adapter.create(request.name, request.body);
+        if (statusCodeOf(err) === 409) {
+          if (await this.adoptExisting()) return;
+          // The container that held the name was removed between our create and our look: the name is free now.
+          this.containerId = await this.adapter.create(request.name, request.body);
+        } else {
+          if (statusCodeOf(err) !== 404 || !/no such image/i.test(engineMessage(err))) throw err;
+          // Removed since we last saw it.
+          this.adapter.forgetImage(image);
+          this.healthcheck = hasHealthcheck(request.body, await this.pull(image, signal));
+          this.containerId = await this.adapter.create(request.name, request.body);
+        }
       }
       for (const n of request.connect ?? []) {
         const ip = n.addresses[0]?.split('/')[0];
