@@ -45,7 +45,13 @@ export class ExecRunner implements CommandRunner {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });
       });
-      if (options.input !== undefined) child.stdin?.end(options.input);
+      if (options.input !== undefined) {
+        // A program that exits before reading its input (nsenter into a container that has
+        // just gone) closes the pipe: EPIPE on our end. Its exit code and stderr say what
+        // happened; unheard, the error event would end the whole process.
+        child.stdin?.on('error', () => undefined);
+        child.stdin?.end(options.input);
+      }
     });
   }
 
