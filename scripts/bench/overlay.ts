@@ -3,7 +3,9 @@
  * different test hosts (tb1 → tb3) over our overlay in VXLAN mode and in
  * routed mode, beside the same two hosts' underlay (their namespaces' own
  * addresses), alternated round by round in one run; then, for comparison,
- * Docker Swarm's own overlay on the same hosts if a swarm can be made there.
+ * Docker Swarm's own overlay on the same hosts if a swarm can be made there,
+ * alternated with the underlay again (swarm mode adds rules to the hosts'
+ * forwarding path, so each overlay is compared with its own phase's underlay).
  *
  *   ./scripts/testbed.sh up 3 && npx tsc -p . && node dist/scripts/bench/overlay.js [--mb 256] [--rounds 5] [--no-swarm]
  *
@@ -22,7 +24,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { OverlayLab, type LabNetwork, type LabNode } from '../../src/agent/network/lab.js';
-import { testbedHosts } from '../../test/support/testbed.js';
+import { repoRoot, testbedHosts } from '../../test/support/testbed.js';
 
 const run = promisify(execFile);
 
@@ -121,10 +123,14 @@ async function swarmOverlay(lab: OverlayLab, tb1: LabNode, tb3: LabNode, cleanup
     const state = await swarmState(lab, n);
     if (state !== 'inactive') return `skipped: ${n.host.name} is already in swarm mode (${state}); not touching someone else's swarm`;
   }
+  // Swarm mode refuses to start on an engine with live-restore on (the test bed's default): off for its turn, then back.
+  const liveRestore = (to: 'on' | 'off') => run(join(repoRoot(), 'scripts', 'testbed.sh'), ['live-restore', to, tb1.host.name, tb3.host.name], { timeout: 180_000 });
   cleanups.push(async () => {
     for (const n of [tb3, tb1]) await lab.docker(n, 'swarm', 'leave', '--force').catch(() => undefined);
+    await liveRestore('on');
   });
   try {
+    await liveRestore('off');
     await lab.docker(tb1, 'swarm', 'init', '--advertise-addr', tb1.host.address);
     const token = await lab.docker(tb1, 'swarm', 'join-token', '-q', 'worker');
     await lab.docker(tb3, 'swarm', 'join', '--token', token, '--advertise-addr', tb3.host.address, `${tb1.host.address}:2377`);
@@ -151,6 +157,15 @@ async function swarmOverlay(lab: OverlayLab, tb1: LabNode, tb3: LabNode, cleanup
 }
 
 // ---------------------------------------------------------------- main
+
+/** A warm-up transfer each, then ROUNDS rounds, the order alternating so drift on a shared machine hits every variant alike. */
+async function rounds(variants: readonly Variant[]): Promise<void> {
+  for (const v of variants) await measure(v.from, v.to, v.address);
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 === 0 ? variants : [...variants].reverse();
+    for (const v of order) v.results.push(await measure(v.from, v.to, v.address));
+  }
+}
 
 async function main(): Promise<void> {
   const hosts = testbedHosts(3);
@@ -200,28 +215,30 @@ async function main(): Promise<void> {
         results: [],
       });
     }
+    // Phase 1: the underlay and ours. Phase 2, on engines in swarm mode: the underlay again and
+    // Swarm's overlay. Swarm mode adds its own rules to every host's FORWARD path, so each overlay
+    // is set against the underlay measured in its own phase, as its users would run it.
+    await rounds(variants);
+    const underlay = variants[0]!;
+    const rows: [Variant, Variant][] = variants.map((v) => [v, underlay]);
     let swarmNote = '';
     if (SWARM) {
       const s = await swarmOverlay(lab, tb1, tb3, cleanups);
       if (typeof s === 'string') swarmNote = `Swarm overlay: ${s}`;
-      else variants.push(s);
-    }
-    for (const v of variants) await measure(v.from, v.to, v.address); // warm-up
-    for (let r = 0; r < ROUNDS; r++) {
-      // Alternate the order so drift on a shared machine hits every variant alike.
-      const order = r % 2 === 0 ? variants : [...variants].reverse();
-      for (const v of order) v.results.push(await measure(v.from, v.to, v.address));
+      else {
+        const underlay2: Variant = { ...underlay, label: 'underlay (engines in swarm mode)', results: [] };
+        await rounds([underlay2, s]);
+        rows.push([underlay2, underlay2], [s, underlay2]);
+      }
     }
     const mbps = (v: Variant) => v.results.map((x) => x.mbps);
     const eff = (v: Variant) => v.results.map((x) => x.mbPerCpuS);
-    const base = median(mbps(variants[0]!));
-    const baseEff = median(eff(variants[0]!));
     console.log('\nvariant                          MB/s (median, min..max)   × underlay   MB per CPU-s   × underlay');
-    for (const v of variants) {
+    for (const [v, base] of rows) {
       const m = median(mbps(v));
       const e = median(eff(v));
       console.log(
-        `${v.label.padEnd(32)} ${m.toFixed(0).padStart(6)}  ${Math.min(...mbps(v)).toFixed(0).padStart(5)}..${Math.max(...mbps(v)).toFixed(0).padEnd(6)}   ${(m / base).toFixed(2).padStart(10)}   ${e.toFixed(0).padStart(12)}   ${(e / baseEff).toFixed(2).padStart(10)}`,
+        `${v.label.padEnd(32)} ${m.toFixed(0).padStart(6)}  ${Math.min(...mbps(v)).toFixed(0).padStart(5)}..${Math.max(...mbps(v)).toFixed(0).padEnd(6)}   ${(m / median(mbps(base))).toFixed(2).padStart(10)}   ${e.toFixed(0).padStart(12)}   ${(e / median(eff(base))).toFixed(2).padStart(10)}`,
       );
     }
     if (swarmNote) console.log(swarmNote);
