@@ -1,5 +1,5 @@
 import type { AssignmentChange } from '../dispatcher/protocol.js';
-import type { Instance, InstanceStatus } from '../model/index.js';
+import { isTerminal, type Instance, type InstanceStatus } from '../model/index.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { applyAssignments, emptyAssignments, itemsOfKind, type AssignmentSet } from './assignments.js';
@@ -167,7 +167,12 @@ export class Worker {
       this.recovered.delete(instance.id);
       try {
         const c = await ctlr.inspect();
-        if (c !== undefined) {
+        if (c !== undefined && c.running && attachment === undefined && isTerminal(instance.status.state) && isTerminal(instance.desiredState)) {
+          // The manager gave this task up while we were away (its node was down) and finished tasks
+          // stay assigned for their history: its container must not go on running beside the replacement.
+          this.deps.log.info({ instance: instance.id, state: instance.status.state }, 'stopping the container of a task finished while this node was away');
+          await ctlr.shutdown();
+        } else if (c !== undefined) {
           initial = readoptedStatus(initial, statusFromContainer(c, this.deps.clock.now()));
         }
       } catch (err) {

@@ -28,7 +28,8 @@ test('only assigned, still-relevant instances of this node are sent', () => {
   assert.ok(!isAssignedHere({ ...instance('a', 'n2', 'running'), version: 1, createdAt: 0, updatedAt: 0 }, 'n1'));
   // running but told to stop: the agent must hear about it
   assert.ok(isAssignedHere({ ...instance('a', 'n1', 'running', 'shutdown'), version: 1, createdAt: 0, updatedAt: 0 }, 'n1'));
-  assert.ok(!isAssignedHere({ ...instance('a', 'n1', 'shutdown', 'shutdown'), version: 1, createdAt: 0, updatedAt: 0 }, 'n1'));
+  // finished: still sent (its container is kept for its history) until the store deletes it
+  assert.ok(isAssignedHere({ ...instance('a', 'n1', 'shutdown', 'shutdown'), version: 1, createdAt: 0, updatedAt: 0 }, 'n1'));
 });
 
 test('secrets travel with the instances that use them; diffs name updates and removals', async () => {
@@ -52,11 +53,18 @@ test('secrets travel with the instances that use them; diffs name updates and re
   });
   const second = store.view((tx) => assignmentsFor(tx, 'n1'));
   const changes = diffAssignments(first, second);
+  // i1 finished: it stays (updated), its secret goes.
   assert.deepEqual(
     changes.map((c) => `${c.action} ${c.item.kind}/${c.item.id}`).sort(),
-    ['remove instance/i1', 'remove secret/s1', 'update instance/i2'],
+    ['remove secret/s1', 'update instance/i1', 'update instance/i2'],
   );
   assert.deepEqual(diffAssignments(second, second), []);
+  // The reaper deletes it: now it leaves, and the agent removes its container.
+  await store.update((tx) => tx.delete('instance', 'i1'));
+  assert.deepEqual(
+    diffAssignments(second, store.view((tx) => assignmentsFor(tx, 'n1'))).map((c) => `${c.action} ${c.item.kind}/${c.item.id}`),
+    ['remove instance/i1'],
+  );
   await store.close();
 });
 

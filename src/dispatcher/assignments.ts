@@ -8,10 +8,11 @@ import { serviceRecordsFor } from './service-records.js';
 /**
  * What a node is told to run, computed from a store snapshot, and the
  * difference between two such sets. Pure. Like swarmkit's dispatcher: an
- * instance is sent once it is assigned (never while pending), stays while it
- * may still run or must be stopped, and leaves the set once it is finished
- * and the manager no longer wants it running. Secrets and configs go with
- * the live instances that use them, and only to those nodes.
+ * instance is sent once it is assigned (never while pending) and stays until
+ * the store deletes it (the task reaper, past the history limit), so a
+ * finished task's container is kept for `docker ps -a`, `docker logs` and
+ * `docker service logs`, and goes when its task does. Secrets, configs and
+ * overlays go with the live instances that use them, and only to those nodes.
  */
 
 export type AssignmentSet = ReadonlyMap<string, Assignment>;
@@ -21,10 +22,12 @@ const key = (kind: Assignment['kind'], id: string): string => `${kind}/${id}`;
 const assignedRank = stateRank('assigned');
 
 export function isAssignedHere(i: Instance, nodeId: string): boolean {
-  if (i.nodeId !== nodeId) return false;
-  if (stateRank(i.status.state) < assignedRank) return false;
-  // Finished and not wanted any more: nothing left for the agent to do.
-  return !(isTerminal(i.status.state) && isTerminal(i.desiredState));
+  return i.nodeId === nodeId && stateRank(i.status.state) >= assignedRank;
+}
+
+/** Finished and not wanted any more: its container is kept, but it needs no files and no network. */
+export function isFinished(i: Instance): boolean {
+  return isTerminal(i.status.state) && isTerminal(i.desiredState);
 }
 
 export function assignmentsFor(tx: ReadTx, nodeId: string, wireguardKey?: (nodeId: string) => string | undefined): AssignmentSet {
@@ -48,7 +51,12 @@ export function assignmentsFor(tx: ReadTx, nodeId: string, wireguardKey?: (nodeI
     const c = tx.get('config', id);
     if (c) out.set(key('config', id), { kind: 'config', id, config: { name: c.spec.name, dataBase64: Buffer.from(c.spec.data).toString('base64') } });
   }
-  const networks = networkAssignmentsFor(tx, nodeId, local, wireguardKey);
+  const networks = networkAssignmentsFor(
+    tx,
+    nodeId,
+    local.filter((i) => !isFinished(i)),
+    wireguardKey,
+  );
   for (const [id, network] of networks) out.set(key('network', id), { kind: 'network', id, network });
   // Service discovery beside each overlay: names and VIP pools of the services on it.
   for (const [id, services] of serviceRecordsFor(tx, networks.keys())) out.set(key('services', id), { kind: 'services', id, services });
