@@ -171,7 +171,7 @@ export class Worker {
           // The manager gave this task up while we were away (its node was down) and finished tasks
           // stay assigned for their history: its container must not go on running beside the replacement.
           this.deps.log.info({ instance: instance.id, state: instance.status.state }, 'stopping the container of a task finished while this node was away');
-          await ctlr.shutdown();
+          await ctlr.shutdown().catch((err: unknown) => this.deps.log.warn({ err, instance: instance.id }, 'stopping the container of a task finished while this node was away failed'));
         } else if (c !== undefined) {
           initial = readoptedStatus(initial, statusFromContainer(c, this.deps.clock.now()));
         }

@@ -39,29 +39,31 @@ class FakeAdapter extends ContainerAdapter {
 const instance = testInstance({ id: 'task1', name: 'web' });
 const controller = (adapter: FakeAdapter): ContainerController =>
   new ContainerController({ adapter, instance, name: 'web.1.task1', request: () => ({ name: 'web.1.task1', body: { Image: 'busybox', Labels: { [Labels.taskId]: 'task1' } } }) });
-const held = (labels: Record<string, string>): ContainerState => ({ id: 'old', name: 'web.1.task1', status: 'exited', running: false, pid: 0, exitCode: 0, startedAt: '', error: '', labels });
-
-test('a name conflict with our own container (made before a crash) adopts it', async () => {
+/** An engine where a container of task `owner` already holds the name. */
+function nameHeldBy(owner: string): FakeAdapter {
   const a = new FakeAdapter();
-  a.names.set('web.1.task1', held({ [Labels.taskId]: 'task1' }));
+  a.names.set('web.1.task1', { id: 'old', name: 'web.1.task1', status: 'exited', running: false, pid: 0, exitCode: 0, startedAt: '', error: '', labels: { [Labels.taskId]: owner } });
+  return a;
+}
+
+/** Prepares against `a`: the container it ends with and how many creates it took. */
+async function prepared(a: FakeAdapter): Promise<[string | undefined, number]> {
   const c = controller(a);
   await c.prepare();
-  assert.equal(c.id, 'old');
-  assert.equal(a.creates, 1);
+  return [c.id, a.creates];
+}
+
+test('a name conflict with our own container (made before a crash) adopts it', async () => {
+  assert.deepEqual(await prepared(nameHeldBy('task1')), ['old', 1]);
 });
 
 test('a name conflict whose container is gone by the time we look creates again', async () => {
-  const a = new FakeAdapter();
-  a.names.set('web.1.task1', held({ [Labels.taskId]: 'task1' }));
+  const a = nameHeldBy('task1');
   a.onConflict = () => a.names.delete('web.1.task1');
-  const c = controller(a);
-  await c.prepare();
-  assert.equal(c.id, 'id-2');
-  assert.equal(a.creates, 2);
+  assert.deepEqual(await prepared(a), ['id-2', 2]);
 });
 
 test("a name held by another task's container is fatal", async () => {
-  const a = new FakeAdapter();
-  a.names.set('web.1.task1', held({ [Labels.taskId]: 'other' }));
+  const a = nameHeldBy('other');
   await assert.rejects(controller(a).prepare(), (err: Error) => err instanceof FatalStepError && /already used by container old/.test(err.message));
 });
