@@ -1,9 +1,9 @@
 import type { IngressAssignment, NetworkAssignment } from '../dispatcher/protocol.js';
 import type { Instance } from '../model/index.js';
 import type { Logger } from '../util/log.js';
-import { bridgeName } from './network/addressing.js';
+import { legName } from './network/addressing.js';
 import type { EnsureResult } from './network/driver.js';
-import { MESH_FORWARD_CHAIN, MESH_TABLE, meshForwardRule, planHostBridge, planHostMesh, planTaskMesh, planTaskRoutes, type ObservedRule } from './network/mesh-planner.js';
+import { MESH_FORWARD_CHAIN, MESH_TABLE, meshForwardRule, planHostLeg, planHostMesh, planTaskMesh, planTaskRoutes, type ObservedRule } from './network/mesh-planner.js';
 import { must, type CommandRunner } from './network/runner.js';
 import type { TaskDiscovery } from './discovery.js';
 import type { Timers } from './timers.js';
@@ -78,7 +78,7 @@ export class AgentMesh implements RoutingMesh {
     this.hostChain = this.hostChain.then(async () => {
       this.hostApplied = undefined;
       await this.deps.host.run('nft', ['-f', '-'], { input: planHostMesh([]) });
-      await this.deps.host.run('iptables', ['-D', MESH_FORWARD_CHAIN, ...meshForwardRule(bridgeName(vni))]);
+      await this.deps.host.run('iptables', ['-D', MESH_FORWARD_CHAIN, ...meshForwardRule(legName(vni))]);
     });
     await this.hostChain;
     await this.deps.overlays.remove(networkId);
@@ -112,7 +112,7 @@ export class AgentMesh implements RoutingMesh {
     this.hostChain = this.hostChain.then(async () => {
       this.hostApplied = undefined;
       await h.run('nft', ['-f', '-'], { input: planHostMesh([]) });
-      if (c !== undefined) await h.run('iptables', ['-D', MESH_FORWARD_CHAIN, ...meshForwardRule(bridgeName(c.ingress.network.vni))]);
+      if (c !== undefined) await h.run('iptables', ['-D', MESH_FORWARD_CHAIN, ...meshForwardRule(legName(c.ingress.network.vni))]);
       await h.run('iptables', ['-D', 'FORWARD', '-j', MESH_FORWARD_CHAIN]);
       await h.run('iptables', ['-F', MESH_FORWARD_CHAIN]);
       await h.run('iptables', ['-X', MESH_FORWARD_CHAIN]);
@@ -134,9 +134,9 @@ export class AgentMesh implements RoutingMesh {
       const { ingress } = c;
       try {
         await this.deps.overlays.ensured(c.id);
-        const bridge = bridgeName(ingress.network.vni);
-        for (const cmd of planHostBridge(bridge, ingress.address)) await must(this.deps.host, 'ip', cmd);
-        await this.ensureForward(bridge);
+        const leg = legName(ingress.network.vni);
+        for (const cmd of planHostLeg(leg, ingress.address)) await must(this.deps.host, 'ip', cmd);
+        await this.ensureForward(leg);
         const script = planHostMesh(ingress.services);
         if (script !== this.hostApplied) {
           await must(this.deps.host, 'nft', ['-f', '-'], { input: script });

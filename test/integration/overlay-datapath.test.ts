@@ -38,7 +38,7 @@ async function leftovers(lab: OverlayLab, node: LabNode, vni: number): Promise<s
   if (fdb.includes(`stvx-${vni}`)) found.push('fdb entries');
   const routes = await lab.inHost(node, 'ip', 'route', 'show', 'proto', '211');
   if (routes.trim()) found.push(`routes: ${routes.trim()}`);
-  for (const table of ['filter', 'nat']) {
+  for (const table of ['filter', 'nat', 'raw']) {
     const rules = await lab.inHost(node, 'iptables', '-w', '-t', table, '-S');
     for (const line of rules.split('\n')) if (line.includes(`stvov:${vni}`)) found.push(`${table}: ${line}`);
   }
@@ -144,11 +144,11 @@ for (const c of cases) {
       assert.match(ping, /3 packets received/);
       assert.match(ping, new RegExp(`${payload + 8} bytes from ${base.replace(/\./g, '\\.')}\\.7`));
       assert.match(await lab.exec(tb2, `${prefix}b`, `ping -c 2 -W 5 ${base}.5`), /2 packets received/);
-      // The gateway answers locally on every host (anycast): its MAC is this host's bridge's.
+      // The gateway answers locally on every host (anycast): its MAC is this host's leg's.
       await lab.exec(tb1, `${prefix}a`, `ping -c 1 -W 5 ${base}.1`);
       const gwMac = (await lab.exec(tb1, `${prefix}a`, `ip neigh show ${base}.1`)).split(' ')[4];
-      const bridgeMac = (JSON.parse(await lab.inHost(tb1, 'ip', '-json', 'link', 'show', `stv-${c.vni}`)) as { address: string }[])[0]?.address;
-      assert.equal(gwMac, bridgeMac);
+      const legMac = (JSON.parse(await lab.inHost(tb1, 'ip', '-json', 'link', 'show', `stv-${c.vni}`)) as { address: string }[])[0]?.address;
+      assert.equal(gwMac, legMac);
     });
 
     it('1 MB over TCP from tb1 to tb3 arrives whole', async () => {

@@ -1,13 +1,21 @@
+import type { IptablesTable } from './types.js';
 import { invalidParameter } from '../../util/errors.js';
 
 /**
  * IPv4 arithmetic, names and numbers of the overlay data plane. Pure.
  */
 
-/** The Linux bridge Docker creates for the overlay on each host (`com.docker.network.bridge.name`). */
-export const bridgeName = (vni: number): string => `stv-${vni}`;
-/** The network's VXLAN device, a port of that bridge. */
-export const vxlanName = (vni: number): string => `stvx-${vni}`;
+/**
+ * The host's own leg on the overlay: a macvlan on the network's parent device
+ * carrying the anycast gateway (DNS, the way out, the routing mesh's address).
+ */
+export const legName = (vni: number): string => `stv-${vni}`;
+/**
+ * The network's parent device, under the containers' macvlan interfaces and
+ * the host's leg: the VXLAN device in VXLAN mode, an empty bridge in routed
+ * mode (macvlan needs a parent, and this kernel has no dummy device).
+ */
+export const parentName = (vni: number): string => `stvx-${vni}`;
 
 /** IANA's VXLAN port; Swarm and Linux agree on it. */
 export const VXLAN_PORT = 4789;
@@ -25,6 +33,14 @@ export const OVERLAY_ROUTE_PROTO = 211;
 /** iptables chains we own; each network's rules carry the comment `stvov:<vni>`. */
 export const FILTER_CHAIN = 'STVOV-FWD';
 export const NAT_CHAIN = 'STVOV-NAT';
+export const RAW_CHAIN = 'STVOV-RAW';
+/** Where each of our chains hangs: its table's built-in chains that jump to it. */
+export const CHAINS: Readonly<Record<IptablesTable, { readonly chain: string; readonly parents: readonly string[] }>> = {
+  filter: { chain: FILTER_CHAIN, parents: ['FORWARD'] },
+  nat: { chain: NAT_CHAIN, parents: ['POSTROUTING'] },
+  raw: { chain: RAW_CHAIN, parents: ['PREROUTING', 'OUTPUT'] },
+};
+
 export const ruleComment = (vni: number): string => `stvov:${vni}`;
 
 export const LABEL_NETWORK_ID = 'io.stevedore.network.id';

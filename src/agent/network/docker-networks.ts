@@ -4,10 +4,10 @@ import { LABEL_ENCRYPTED, LABEL_MANAGED, LABEL_NETWORK_ID } from './addressing.j
 import type { ObservedDockerNetwork, Operation } from './types.js';
 
 /**
- * The engine side of the adapter: the overlay's Docker `bridge` network on the
- * host's engine, whose Linux bridge is ours (`com.docker.network.bridge.name`),
- * so the host's containers attach the ordinary way (EndpointsConfig with the
- * cluster's IPv4Address) and Docker owns veths, IPAM and its own iptables rules.
+ * The engine side of the adapter: the overlay's Docker `macvlan` network on the
+ * host's engine, whose parent is the network's device (ours), so the host's
+ * containers attach the ordinary way (EndpointsConfig with the cluster's
+ * IPv4Address) and Docker owns their interfaces, IPAM and embedded DNS.
  */
 export interface DockerNetworks {
   /** Our network for this cluster network id (by label), else by name. */
@@ -21,7 +21,7 @@ export interface DockerNetworks {
 interface InspectBody {
   Id: string;
   Name: string;
-  Internal?: boolean;
+  Driver?: string;
   Options?: Record<string, string> | null;
   Labels?: Record<string, string> | null;
   IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] | null } | null;
@@ -47,11 +47,10 @@ export class EngineDockerNetworks implements DockerNetworks {
     return {
       id: body.Id,
       name: body.Name,
-      bridge: options['com.docker.network.bridge.name'] ?? '',
+      driver: body.Driver ?? '',
+      parent: options['parent'] ?? '',
       subnet: ipam.Subnet ?? '',
       gateway: ipam.Gateway ?? '',
-      mtu: Number(options['com.docker.network.driver.mtu'] ?? 1500),
-      internal: body.Internal ?? false,
       labels: body.Labels ?? {},
       containers: Object.keys(body.Containers ?? {}).length,
     };
@@ -76,15 +75,15 @@ export class EngineDockerNetworks implements DockerNetworks {
   async create(op: Extract<Operation, { op: 'docker.network.create' }>): Promise<void> {
     await this.engine.docker.createNetwork({
       Name: op.name,
-      Driver: 'bridge',
+      // Not `Internal`: the macvlan driver would then ignore the parent and make
+      // a dummy device (which this kernel lacks); an internal overlay is kept in
+      // by the firewall instead (planner.ts, filterRules). The containers' MTU
+      // is the parent's.
+      Driver: 'macvlan',
       CheckDuplicate: true,
-      Internal: op.internal,
       Attachable: true,
       IPAM: { Driver: 'default', Config: [{ Subnet: op.subnet, Gateway: op.gateway }] },
-      Options: {
-        'com.docker.network.bridge.name': op.bridge,
-        'com.docker.network.driver.mtu': String(op.mtu),
-      },
+      Options: { parent: op.parent, macvlan_mode: 'bridge' },
       Labels: { ...op.labels },
     });
   }

@@ -1,4 +1,4 @@
-import { OVERLAY_ROUTE_PROTO, bridgeName, contains, vxlanName, FILTER_CHAIN, NAT_CHAIN } from './addressing.js';
+import { CHAINS, OVERLAY_ROUTE_PROTO, contains, legName, parentName } from './addressing.js';
 import { CommandError, must, type CommandRunner } from './runner.js';
 import type { IptablesChainState, IptablesTable, ObservedLink, ObservedNetwork, Operation } from './types.js';
 
@@ -15,6 +15,7 @@ interface LinkJson {
   mtu: number;
   flags?: string[];
   master?: string;
+  link?: string;
   linkinfo?: { info_kind?: string; info_data?: { id?: number; local?: string; port?: number; learning?: boolean; proxy?: boolean } };
 }
 
@@ -36,6 +37,7 @@ export class IprouteAdapter {
         mtu: l.mtu,
         up: (l.flags ?? []).includes('UP'),
         ...(l.master !== undefined ? { master: l.master } : {}),
+        ...(l.link !== undefined ? { link: l.link } : {}),
         ...(kind === 'vxlan' && d
           ? { vxlan: { vni: d.id ?? 0, local: d.local ?? '', port: d.port ?? 0, learning: d.learning ?? true, proxy: d.proxy ?? false } }
           : {}),
@@ -53,7 +55,8 @@ export class IprouteAdapter {
     return r.stdout.trim() === '' ? [] : (JSON.parse(r.stdout) as T[]);
   }
 
-  async chain(table: IptablesTable, chain: string, parent: string): Promise<IptablesChainState> {
+  async chain(table: IptablesTable): Promise<IptablesChainState> {
+    const { chain, parents } = CHAINS[table];
     const list = await this.runner.run('iptables', ['-w', '-t', table, '-S', chain]);
     if (list.code !== 0) return { exists: false, jump: false, rules: [] };
     // iptables-nft quotes comments (--comment "stvov:9001"); the planner's rules are unquoted.
@@ -61,41 +64,51 @@ export class IprouteAdapter {
       .split('\n')
       .filter((l) => l.startsWith(`-A ${chain} `))
       .map((l) => l.replace(/--comment "([^"\s]*)"/g, '--comment $1'));
-    const jump = (await this.runner.run('iptables', ['-w', '-t', table, '-C', parent, '-j', chain])).code === 0;
+    let jump = true;
+    for (const parent of parents) if ((await this.runner.run('iptables', ['-w', '-t', table, '-C', parent, '-j', chain])).code !== 0) jump = false;
     return { exists: true, jump, rules };
   }
 
   /** The kernel part of one network's observed state (the Docker part comes from the engine). */
   async observe(vni: number, subnet: string): Promise<Omit<ObservedNetwork, 'docker'>> {
     const links = await this.links();
-    const br = links.get(bridgeName(vni));
-    const vx = links.get(vxlanName(vni));
+    const leg = links.get(legName(vni));
+    const parent = links.get(parentName(vni));
+    const vx = parent?.kind === 'vxlan' ? parent.name : undefined;
     const fdb = vx
-      ? (await this.json<{ mac: string; dst?: string; master?: string }>('bridge', ['-json', 'fdb', 'show', 'dev', vxlanName(vni)]))
+      ? (await this.json<{ mac: string; dst?: string; master?: string }>('bridge', ['-json', 'fdb', 'show', 'dev', vx]))
           .filter((f) => f.dst !== undefined && f.master === undefined)
           .map((f) => ({ mac: f.mac.toLowerCase(), dst: f.dst ?? '' }))
       : [];
     const neigh = vx
-      ? (await this.json<{ dst: string; lladdr?: string; state?: string[] }>('ip', ['-json', 'neigh', 'show', 'dev', vxlanName(vni)]))
+      ? (await this.json<{ dst: string; lladdr?: string; state?: string[] }>('ip', ['-json', 'neigh', 'show', 'dev', vx]))
           .filter((n) => n.lladdr !== undefined && (n.state ?? []).includes('PERMANENT'))
           .map((n) => ({ address: n.dst, mac: (n.lladdr ?? '').toLowerCase() }))
       : [];
-    const proxyNeigh = br ? (await this.json<{ dst: string }>('ip', ['-json', 'neigh', 'show', 'proxy', 'dev', bridgeName(vni)])).map((n) => n.dst) : [];
-    const ntable = br ? await this.json<{ proxy_delay?: number }>('ip', ['-json', 'ntable', 'show', 'dev', bridgeName(vni), 'name', 'arp_cache']) : [];
+    const legAddresses = leg
+      ? (await this.json<{ addr_info?: { family?: string; local?: string; prefixlen?: number }[] }>('ip', ['-json', 'addr', 'show', 'dev', leg.name]))
+          .flatMap((i) => i.addr_info ?? [])
+          .filter((a) => a.family === 'inet' && a.local !== undefined)
+          .map((a) => `${a.local ?? ''}/${a.prefixlen ?? 32}`)
+      : [];
+    const proxyNeigh = leg ? (await this.json<{ dst: string }>('ip', ['-json', 'neigh', 'show', 'proxy', 'dev', leg.name])).map((n) => n.dst) : [];
+    const ntable = leg ? await this.json<{ proxy_delay?: number }>('ip', ['-json', 'ntable', 'show', 'dev', leg.name, 'name', 'arp_cache']) : [];
     const proxyDelayMs = ntable[0]?.proxy_delay;
     const routes = (await this.json<{ dst: string; gateway?: string }>('ip', ['-json', 'route', 'show', 'proto', String(OVERLAY_ROUTE_PROTO)]))
       .filter((r) => r.gateway !== undefined && r.dst !== 'default' && contains(subnet, r.dst))
       .map((r) => ({ destination: r.dst.includes('/') ? r.dst : `${r.dst}/32`, via: r.gateway ?? '' }));
     return {
-      ...(br ? { bridge: br } : {}),
-      ...(vx ? { vxlan: vx } : {}),
+      ...(parent ? { parent } : {}),
+      ...(leg ? { leg } : {}),
+      legAddresses,
       fdb,
       neigh,
       proxyNeigh,
       ...(proxyDelayMs !== undefined ? { proxyDelayMs } : {}),
       routes,
-      filter: await this.chain('filter', FILTER_CHAIN, 'FORWARD'),
-      nat: await this.chain('nat', NAT_CHAIN, 'POSTROUTING'),
+      filter: await this.chain('filter'),
+      nat: await this.chain('nat'),
+      raw: await this.chain('raw'),
     };
   }
 
@@ -118,15 +131,18 @@ export class IprouteAdapter {
           ['link', 'add', op.name, 'type', 'vxlan', 'id', String(op.vni), 'dstport', String(op.port), 'local', op.local, 'nolearning', 'proxy'],
           EXISTS,
         );
-        await must(this.runner, 'ip', ['link', 'set', 'dev', op.name, 'mtu', String(op.mtu), 'master', op.master, 'up']);
+        await must(this.runner, 'ip', ['link', 'set', 'dev', op.name, 'mtu', String(op.mtu), 'up']);
+        return true;
+      case 'link.stub.add':
+        await this.tolerant('ip', ['link', 'add', op.name, 'type', 'bridge'], EXISTS);
+        await must(this.runner, 'ip', ['link', 'set', 'dev', op.name, 'mtu', String(op.mtu), 'up']);
+        return true;
+      case 'link.leg.add':
+        await this.tolerant('ip', ['link', 'add', 'link', op.parent, 'name', op.name, 'type', 'macvlan', 'mode', 'bridge'], EXISTS);
+        await must(this.runner, 'ip', ['link', 'set', 'dev', op.name, 'up']);
         return true;
       case 'link.set':
-        await must(this.runner, 'ip', [
-          'link', 'set', 'dev', op.name,
-          ...(op.mtu !== undefined ? ['mtu', String(op.mtu)] : []),
-          ...(op.master !== undefined ? ['master', op.master] : []),
-          'up',
-        ]);
+        await must(this.runner, 'ip', ['link', 'set', 'dev', op.name, ...(op.mtu !== undefined ? ['mtu', String(op.mtu)] : []), 'up']);
         return true;
       case 'link.del':
         await this.tolerant('ip', ['link', 'del', 'dev', op.name], GONE);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MESH_TABLE, meshMark, planHostBridge, planHostMesh, planTaskMesh, planTaskRoutes } from './mesh-planner.js';
+import { MESH_TABLE, meshMark, planHostLeg, planHostMesh, planTaskMesh, planTaskRoutes } from './mesh-planner.js';
 
 test('host: a published port is DNATed to its tasks (numgen map for several, plain for one), from outside and from the host; no SNAT anywhere', () => {
   const script = planHostMesh([
@@ -72,7 +72,7 @@ test('task routes: one rule and one default route per host; stale and duplicate 
 });
 
 test('host bridge: MAC from the ingress address, the address added idempotently', () => {
-  assert.deepEqual(planHostBridge('stv-4096', '10.0.0.2/24'), [
+  assert.deepEqual(planHostLeg('stv-4096', '10.0.0.2/24'), [
     ['link', 'set', 'dev', 'stv-4096', 'address', '02:42:0a:00:00:02'],
     ['addr', 'replace', '10.0.0.2/24', 'dev', 'stv-4096'],
   ]);

@@ -124,7 +124,7 @@ export function planTaskRoutes(hostAddresses: readonly string[], observed: reado
 }
 
 /** The host's own side of its ingress bridge: its MAC derived from its ingress address (peers program it so), and the address. */
-export function planHostBridge(bridge: string, addressCidr: string): string[][] {
+export function planHostLeg(bridge: string, addressCidr: string): string[][] {
   const address = addressCidr.split('/')[0] ?? addressCidr;
   return [
     ['link', 'set', 'dev', bridge, 'address', macForAddress(address)],

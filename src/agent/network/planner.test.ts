@@ -3,19 +3,21 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { StevedoreError } from '../../util/errors.js';
 import { LABEL_MODE, canonicalSubnet, contains, macForAddress } from './addressing.js';
-import { chooseMode, filterRule, natRule, planNetwork, planTeardown, planWireguard } from './planner.js';
+import { chooseMode, filterRules, natRules, planNetwork, planTeardown, planWireguard } from './planner.js';
 import type { HostUnderlay, HostWireguard, ObservedNetwork, ObservedWireguard, Operation, OverlayNetworkDesired, OverlayPeer } from './types.js';
 
 const host: HostUnderlay = { address: '10.211.0.11/24' };
 const wg: HostWireguard = { interface: 'stvovwg0', address: '10.249.0.11/24', listenPort: 51820 };
 
 const empty: ObservedNetwork = {
+  legAddresses: [],
   fdb: [],
   neigh: [],
   proxyNeigh: [],
   routes: [],
   filter: { exists: false, jump: false, rules: [] },
   nat: { exists: false, jump: false, rules: [] },
+  raw: { exists: false, jump: false, rules: [] },
 };
 
 const peer = (n: number, underlay: string, ...addresses: string[]): OverlayPeer => ({
@@ -47,34 +49,45 @@ const kinds = (ops: readonly Operation[]): string[] => ops.map((o) => o.op);
  */
 function simulate(observed: ObservedNetwork, ops: readonly Operation[]): ObservedNetwork {
   let s = observed;
-  const chain = (t: 'filter' | 'nat') => s[t];
+  const chain = (t: 'filter' | 'nat' | 'raw') => s[t];
   for (const op of ops) {
     switch (op.op) {
       case 'docker.network.create':
-        s = {
-          ...s,
-          docker: { id: 'dn1', name: op.name, bridge: op.bridge, subnet: op.subnet, gateway: op.gateway, mtu: op.mtu, internal: op.internal, labels: op.labels, containers: 0 },
-          bridge: { name: op.bridge, kind: 'bridge', mtu: op.mtu, up: true },
-          proxyNeigh: [],
-        };
-        delete (s as { proxyDelayMs?: number }).proxyDelayMs;
+        s = { ...s, docker: { id: 'dn1', name: op.name, driver: 'macvlan', parent: op.parent, subnet: op.subnet, gateway: op.gateway, labels: op.labels, containers: 0 } };
         break;
       case 'docker.network.remove': {
-        const { docker: _d, bridge: _b, proxyDelayMs: _p, ...rest } = s;
-        s = { ...rest, proxyNeigh: [] };
+        const { docker: _d, ...rest } = s;
+        s = rest;
         break;
       }
       case 'link.vxlan.add':
-        s = { ...s, vxlan: { name: op.name, kind: 'vxlan', mtu: op.mtu, up: true, master: op.master, vxlan: { vni: op.vni, local: op.local, port: op.port, learning: false, proxy: true } } };
+        s = { ...s, parent: { name: op.name, kind: 'vxlan', mtu: op.mtu, up: true, vxlan: { vni: op.vni, local: op.local, port: op.port, learning: false, proxy: true } } };
         break;
-      case 'link.del':
-        if (s.vxlan?.name === op.name) {
-          const { vxlan: _v, ...rest } = s;
-          s = { ...rest, fdb: [], neigh: [] };
-        }
+      case 'link.stub.add':
+        s = { ...s, parent: { name: op.name, kind: 'bridge', mtu: op.mtu, up: true } };
         break;
+      case 'link.leg.add': {
+        const { proxyDelayMs: _p, ...rest } = s;
+        s = { ...rest, leg: { name: op.name, kind: 'macvlan', mtu: s.parent?.mtu ?? 1500, up: true, link: op.parent }, legAddresses: [], proxyNeigh: [] };
+        break;
+      }
+      case 'addr.replace':
+        s = { ...s, legAddresses: [...s.legAddresses.filter((a) => a !== op.address), op.address] };
+        break;
+      case 'link.del': {
+        // A macvlan dies with its parent; the parent's entries with it.
+        const dropLeg = s.leg?.name === op.name || s.parent?.name === op.name;
+        const { leg, parent, proxyDelayMs, ...rest } = s;
+        s = {
+          ...rest,
+          ...(s.parent?.name === op.name ? { fdb: [], neigh: [] } : { ...(parent ? { parent } : {}) }),
+          ...(dropLeg ? { legAddresses: [], proxyNeigh: [] } : { ...(leg ? { leg } : {}), ...(proxyDelayMs !== undefined ? { proxyDelayMs } : {}) }),
+        };
+        break;
+      }
       case 'link.set':
-        if (s.vxlan?.name === op.name) s = { ...s, vxlan: { ...s.vxlan, up: true, ...(op.mtu ? { mtu: op.mtu } : {}), ...(op.master ? { master: op.master } : {}) } };
+        if (s.parent?.name === op.name) s = { ...s, parent: { ...s.parent, up: true, ...(op.mtu ? { mtu: op.mtu } : {}) } };
+        if (s.leg?.name === op.name) s = { ...s, leg: { ...s.leg, up: true } };
         break;
       case 'fdb.add':
         s = { ...s, fdb: [...s.fdb, { mac: op.mac, dst: op.dst }] };
@@ -161,19 +174,18 @@ describe('overlay planner: mode', () => {
 });
 
 describe('overlay planner: a network on a fresh host', () => {
-  it('routed: Docker network at full MTU, /32 routes and ARP proxy for remote endpoints, firewall', () => {
+  it('routed: an empty bridge as parent, the macvlan network on it, the leg with the gateway, /32 routes and ARP proxy, firewall', () => {
     const plan = planNetwork(net(), host, empty);
     assert.equal(plan.mode, 'routed');
     assert.equal(plan.mtu, 1500);
     assert.deepEqual(plan.operations, [
+      { op: 'link.stub.add', name: 'stvx-9001', mtu: 1500 },
       {
         op: 'docker.network.create',
         name: 'stvov-web',
-        bridge: 'stv-9001',
+        parent: 'stvx-9001',
         subnet: '10.250.1.0/24',
         gateway: '10.250.1.1',
-        mtu: 1500,
-        internal: false,
         labels: {
           'io.stevedore.managed': 'true',
           'io.stevedore.network.id': 'net1',
@@ -182,6 +194,8 @@ describe('overlay planner: a network on a fresh host', () => {
           'io.stevedore.overlay.encrypted': 'false',
         },
       },
+      { op: 'link.leg.add', name: 'stv-9001', parent: 'stvx-9001' },
+      { op: 'addr.replace', dev: 'stv-9001', address: '10.250.1.1/24' },
       { op: 'route.replace', destination: '10.250.1.6/32', via: '10.211.0.12' },
       { op: 'route.replace', destination: '10.250.1.7/32', via: '10.211.0.13' },
       { op: 'route.replace', destination: '10.250.1.8/32', via: '10.211.0.13' },
@@ -191,16 +205,19 @@ describe('overlay planner: a network on a fresh host', () => {
       { op: 'ntable.proxy-delay', dev: 'stv-9001', ms: 0 },
       { op: 'iptables.chain.ensure', table: 'filter', chain: 'STVOV-FWD', parent: 'FORWARD' },
       { op: 'iptables.append', table: 'filter', rule: '-A STVOV-FWD -s 10.250.1.0/24 -d 10.250.1.0/24 -m comment --comment stvov:9001 -j ACCEPT' },
+      { op: 'iptables.append', table: 'filter', rule: '-A STVOV-FWD -o stv-9001 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment stvov:9001 -j ACCEPT' },
+      { op: 'iptables.append', table: 'filter', rule: '-A STVOV-FWD -i stv-9001 ! -o stv-+ -m comment --comment stvov:9001 -j ACCEPT' },
       { op: 'iptables.chain.ensure', table: 'nat', chain: 'STVOV-NAT', parent: 'POSTROUTING' },
-      { op: 'iptables.append', table: 'nat', rule: '-A STVOV-NAT -s 10.250.1.0/24 -d 10.250.1.0/24 -m comment --comment stvov:9001 -j ACCEPT' },
+      { op: 'iptables.append', table: 'nat', rule: '-A STVOV-NAT -s 10.250.1.0/24 ! -d 10.250.1.0/24 -m comment --comment stvov:9001 -j MASQUERADE' },
     ]);
   });
 
-  it('vxlan: MTU 1450, a nolearning proxy VXLAN port, flooding and per-MAC FDB entries, static neighbours; no NAT exemption', () => {
+  it('vxlan: MTU 1450, the nolearning proxy VXLAN device first (the macvlan network needs its parent), flooding and per-MAC FDB entries, static neighbours', () => {
     const plan = planNetwork(net({ mode: 'vxlan' }), host, empty);
     assert.equal(plan.mtu, 1450);
     const ops = plan.operations;
-    assert.deepEqual(ops[1], { op: 'link.vxlan.add', name: 'stvx-9001', vni: 9001, local: '10.211.0.11', port: 4789, mtu: 1450, master: 'stv-9001' });
+    assert.deepEqual(ops[0], { op: 'link.vxlan.add', name: 'stvx-9001', vni: 9001, local: '10.211.0.11', port: 4789, mtu: 1450 });
+    assert.deepEqual(kinds(ops).slice(1, 4), ['docker.network.create', 'link.leg.add', 'addr.replace']);
     assert.deepEqual(
       ops.filter((o) => o.op === 'fdb.add'),
       [
@@ -216,7 +233,25 @@ describe('overlay planner: a network on a fresh host', () => {
       ['10.250.1.6=02:42:0a:fa:01:06', '10.250.1.7=02:42:0a:fa:01:07', '10.250.1.8=02:42:0a:fa:01:08'],
     );
     assert.ok(!kinds(ops).includes('route.replace'));
-    assert.ok(!ops.some((o) => o.op === 'iptables.append' && o.table === 'nat'));
+    // The encapsulated packets skip conntrack, in and out.
+    assert.deepEqual(
+      ops.filter((o) => 'table' in o && o.table === 'raw'),
+      [
+        { op: 'iptables.chain.ensure', table: 'raw', chain: 'STVOV-RAW', parent: 'PREROUTING' },
+        { op: 'iptables.chain.ensure', table: 'raw', chain: 'STVOV-RAW', parent: 'OUTPUT' },
+        { op: 'iptables.append', table: 'raw', rule: '-A STVOV-RAW -p udp -m udp --dport 4789 -m comment --comment stvov:9001 -j NOTRACK' },
+      ],
+    );
+  });
+
+  it('internal: no way out (no outbound FORWARD accept, no MASQUERADE)', () => {
+    const ops = planNetwork(net({ mode: 'vxlan', internal: true }), host, empty).operations;
+    const rules = ops.flatMap((o) => (o.op === 'iptables.append' ? [`${o.table} ${o.rule}`] : []));
+    assert.deepEqual(rules, [
+      'filter -A STVOV-FWD -s 10.250.1.0/24 -d 10.250.1.0/24 -m comment --comment stvov:9001 -j ACCEPT',
+      'filter -A STVOV-FWD -o stv-9001 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment stvov:9001 -j ACCEPT',
+      'raw -A STVOV-RAW -p udp -m udp --dport 4789 -m comment --comment stvov:9001 -j NOTRACK',
+    ]);
   });
 
   it('vxlan over WireGuard when encrypted: tunnel addresses, MTU 1390', () => {
@@ -270,12 +305,33 @@ describe('overlay planner: converging', () => {
     });
   }
 
-  it('a VXLAN device with the wrong settings is replaced, and its entries re-made', () => {
+  it('a VXLAN device with the wrong settings is replaced while nothing is attached, its leg and entries re-made', () => {
     const after = simulate(empty, planNetwork(net({ mode: 'vxlan' }), host, empty).operations);
-    const wrong: ObservedNetwork = { ...after, vxlan: { ...after.vxlan!, vxlan: { ...after.vxlan!.vxlan!, learning: true } } };
+    const wrong: ObservedNetwork = { ...after, parent: { ...after.parent!, vxlan: { ...after.parent!.vxlan!, learning: true } } };
     const ops = planNetwork(net({ mode: 'vxlan' }), host, wrong).operations;
-    assert.deepEqual(kinds(ops).slice(0, 2), ['link.del', 'link.vxlan.add']);
+    assert.deepEqual(kinds(ops).slice(0, 4), ['link.del', 'link.vxlan.add', 'link.leg.add', 'addr.replace']);
     assert.equal(ops.filter((o) => o.op === 'fdb.add').length, 5);
+    assert.deepEqual(planNetwork(net({ mode: 'vxlan' }), host, simulate(wrong, ops)).operations, []);
+  });
+
+  it("refuses to replace the device under attached containers (their interfaces would die with it)", () => {
+    const after = simulate(empty, planNetwork(net({ mode: 'vxlan' }), host, empty).operations);
+    const wrong: ObservedNetwork = { ...after, docker: { ...after.docker!, containers: 2 }, parent: { ...after.parent!, vxlan: { ...after.parent!.vxlan!, local: '10.211.0.99' } } };
+    throwsKind(() => planNetwork(net({ mode: 'vxlan' }), host, wrong), 'conflict', /2 container\(s\) are attached/);
+  });
+
+  it('a leg gone (deleted by hand) is made again with its gateway', () => {
+    const after = simulate(empty, planNetwork(net({ mode: 'vxlan' }), host, empty).operations);
+    const { leg: _l, ...noLeg } = after;
+    assert.deepEqual(planNetwork(net({ mode: 'vxlan' }), host, { ...noLeg, legAddresses: [] }).operations, [
+      { op: 'link.leg.add', name: 'stv-9001', parent: 'stvx-9001' },
+      { op: 'addr.replace', dev: 'stv-9001', address: '10.250.1.1/24' },
+    ]);
+  });
+
+  it('a Docker network of the old design (a bridge) is a conflict naming what differs', () => {
+    const after = simulate(empty, planNetwork(net({ mode: 'vxlan' }), host, empty).operations);
+    throwsKind(() => planNetwork(net({ mode: 'vxlan' }), host, { ...after, docker: { ...after.docker!, driver: 'bridge', parent: '' } }), 'conflict', /its driver is bridge, want macvlan on stvx-9001/);
   });
 
   it('a foreign Docker network in the way is a conflict, never changed', () => {
@@ -316,14 +372,14 @@ describe('overlay planner: teardown', () => {
     const a = simulate(empty, planNetwork(net({ mode: 'routed' }), host, empty).operations);
     const withOther: ObservedNetwork = {
       ...a,
-      filter: { ...a.filter, rules: [...a.filter.rules, filterRule(9002, '10.250.2.0/24')] },
-      nat: { ...a.nat, rules: [...a.nat.rules, natRule(9002, '10.250.2.0/24')] },
+      filter: { ...a.filter, rules: [...a.filter.rules, ...filterRules(9002, '10.250.2.0/24', false)] },
+      nat: { ...a.nat, rules: [...a.nat.rules, ...natRules(9002, '10.250.2.0/24', false)] },
     };
     const ops = planTeardown(9001, withOther);
     assert.ok(!kinds(ops).includes('iptables.chain.remove'));
     assert.deepEqual(
       ops.filter((o) => o.op === 'iptables.delete').map((o) => o.op === 'iptables.delete' && o.table),
-      ['filter', 'nat'],
+      ['filter', 'filter', 'filter', 'nat'],
     );
   });
 });

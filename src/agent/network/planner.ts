@@ -1,26 +1,28 @@
 import { conflict, invalidParameter, unavailable } from '../../util/errors.js';
 import {
   DEFAULT_UNDERLAY_MTU,
-  FILTER_CHAIN,
   LABEL_ENCRYPTED,
   LABEL_MANAGED,
   LABEL_MODE,
   LABEL_NETWORK_ID,
   LABEL_VNI,
+  CHAINS,
+  FILTER_CHAIN,
   NAT_CHAIN,
+  RAW_CHAIN,
   VXLAN_OVERHEAD,
   VXLAN_PORT,
   WIREGUARD_OVERHEAD,
   ZERO_MAC,
   bareAddress,
-  bridgeName,
   canonicalSubnet,
   contains,
   macForAddress,
   normalizeMac,
   parseCidr,
   ruleComment,
-  vxlanName,
+  legName,
+  parentName,
 } from './addressing.js';
 import type {
   DataPlaneMode,
@@ -125,35 +127,55 @@ function vxlanDestination(peer: OverlayPeer, desired: OverlayNetworkDesired): st
   return bareAddress(peer.wireguard.address);
 }
 
-export function filterRule(vni: number, subnet: string): string {
+/**
+ * Our FORWARD rules for one network (filter table), in order. Traffic between
+ * the network's own addresses (routed mode crosses the host's IP stack; the
+ * mesh's return paths too); replies into the leg; and, unless the network is
+ * internal, the way out through the leg to anywhere but another overlay (as
+ * Docker's bridge driver isolates its networks from each other).
+ */
+export function filterRules(vni: number, subnet: string, internal: boolean): string[] {
   const s = canonicalSubnet(subnet);
-  return `-A ${FILTER_CHAIN} -s ${s} -d ${s} -m comment --comment ${ruleComment(vni)} -j ACCEPT`;
+  const leg = legName(vni);
+  const c = `-m comment --comment ${ruleComment(vni)}`;
+  return [
+    `-A ${FILTER_CHAIN} -s ${s} -d ${s} ${c} -j ACCEPT`,
+    `-A ${FILTER_CHAIN} -o ${leg} -m conntrack --ctstate RELATED,ESTABLISHED ${c} -j ACCEPT`,
+    ...(internal ? [] : [`-A ${FILTER_CHAIN} -i ${leg} ! -o stv-+ ${c} -j ACCEPT`]),
+  ];
 }
 
-export function natRule(vni: number, subnet: string): string {
+/** Our POSTROUTING rule (nat table): the network's way out is masqueraded, as Docker does for a bridge; nothing for internal ones. */
+export function natRules(vni: number, subnet: string, internal: boolean): string[] {
   const s = canonicalSubnet(subnet);
-  return `-A ${NAT_CHAIN} -s ${s} -d ${s} -m comment --comment ${ruleComment(vni)} -j ACCEPT`;
+  return internal ? [] : [`-A ${NAT_CHAIN} -s ${s} ! -d ${s} -m comment --comment ${ruleComment(vni)} -j MASQUERADE`];
 }
 
-const CHAINS: Readonly<Record<IptablesTable, { readonly chain: string; readonly parent: string }>> = {
-  filter: { chain: FILTER_CHAIN, parent: 'FORWARD' },
-  nat: { chain: NAT_CHAIN, parent: 'POSTROUTING' },
-};
+/**
+ * VXLAN mode (raw table): the encapsulated packets skip connection tracking,
+ * going out and coming in. They are stateless UDP between fixed peers; tracking
+ * each one in the host's conntrack table cost about a tenth of the overlay's
+ * throughput here (scripts/bench/overlay.ts), as Cilium and Calico found too.
+ */
+export function rawRules(vni: number): string[] {
+  return [`-A ${RAW_CHAIN} -p udp -m udp --dport ${VXLAN_PORT} -m comment --comment ${ruleComment(vni)} -j NOTRACK`];
+}
+
 
 const ownsRule = (vni: number) => (rule: string) => rule.includes(`--comment ${ruleComment(vni)} `) || rule.endsWith(`--comment ${ruleComment(vni)}`);
 
-/** Our rule for this network in one table: present when `want`, absent otherwise; the chain goes when it empties. */
-function planChain(table: IptablesTable, vni: number, want: string | undefined, state: IptablesChainState): Operation[] {
+/** Our rules for this network in one table: exactly `wants`; the chain goes when it empties. */
+function planChain(table: IptablesTable, vni: number, wants: readonly string[], state: IptablesChainState): Operation[] {
   const ops: Operation[] = [];
-  const { chain, parent } = CHAINS[table];
+  const { chain, parents } = CHAINS[table];
   const mine = state.rules.filter(ownsRule(vni));
   const others = state.rules.filter((r) => !ownsRule(vni)(r));
-  for (const r of mine) if (r !== want) ops.push({ op: 'iptables.delete', table, rule: r });
-  if (want !== undefined) {
-    if (!state.exists || !state.jump) ops.push({ op: 'iptables.chain.ensure', table, chain, parent });
-    if (!mine.includes(want)) ops.push({ op: 'iptables.append', table, rule: want });
+  for (const r of mine) if (!wants.includes(r)) ops.push({ op: 'iptables.delete', table, rule: r });
+  if (wants.length > 0) {
+    if (!state.exists || !state.jump) for (const parent of parents) ops.push({ op: 'iptables.chain.ensure', table, chain, parent });
+    for (const w of wants) if (!mine.includes(w)) ops.push({ op: 'iptables.append', table, rule: w });
   } else if (state.exists && others.length === 0) {
-    ops.push({ op: 'iptables.chain.remove', table, chain, parent });
+    for (const parent of parents) ops.push({ op: 'iptables.chain.remove', table, chain, parent });
   }
   return ops;
 }
@@ -178,15 +200,14 @@ function checkDesired(desired: OverlayNetworkDesired): void {
 }
 
 /** An existing Docker network that is not the one we want is never changed behind its containers' backs. */
-function checkDockerNetwork(desired: OverlayNetworkDesired, observed: ObservedNetwork, mtu: number): void {
+function checkDockerNetwork(desired: OverlayNetworkDesired, observed: ObservedNetwork): void {
   const d = observed.docker;
   if (!d) return;
   const problems: string[] = [];
   if (d.labels[LABEL_NETWORK_ID] !== desired.networkId) problems.push(`it belongs to network ${d.labels[LABEL_NETWORK_ID] ?? '(not ours)'}`);
-  if (d.bridge !== bridgeName(desired.vni)) problems.push(`its bridge is ${d.bridge || '(default)'}`);
+  if (d.driver !== 'macvlan' || d.parent !== parentName(desired.vni)) problems.push(`its driver is ${d.driver}${d.parent ? ` on ${d.parent}` : ''}, want macvlan on ${parentName(desired.vni)}`);
   if (canonicalSubnet(d.subnet) !== canonicalSubnet(desired.subnet)) problems.push(`its subnet is ${d.subnet}`);
   if (bareAddress(d.gateway) !== bareAddress(desired.gateway)) problems.push(`its gateway is ${d.gateway}`);
-  if (d.mtu !== mtu) problems.push(`its MTU is ${d.mtu}, want ${mtu}`);
   if (problems.length > 0) {
     throw conflict(`Docker network ${d.name} on this host does not match overlay ${desired.name}: ${problems.join('; ')}; remove it first`);
   }
@@ -201,43 +222,60 @@ export function planNetwork(desired: OverlayNetworkDesired, host: HostUnderlay, 
   const mode = chooseMode(desired, host, observed);
   const mtu = overlayMtu(mode, desired.encrypted, host);
   if (desired.encrypted && !wireguard) throw invalidParameter(`network ${desired.name} is encrypted but this host has no WireGuard settings`);
-  checkDockerNetwork(desired, observed, mtu);
-  const bridge = bridgeName(desired.vni);
-  const vx = vxlanName(desired.vni);
+  checkDockerNetwork(desired, observed);
+  const parent = parentName(desired.vni);
+  const leg = legName(desired.vni);
   const endpoints = remoteEndpoints(desired);
+  const attached = observed.docker?.containers ?? 0;
   const ops: Operation[] = [];
 
-  // 1. The bridge, made by the host's engine as a Docker bridge network so its
-  //    containers attach the ordinary way, with the cluster's addresses.
-  const newBridge = !observed.docker;
-  if (newBridge) {
-    ops.push({
-      op: 'docker.network.create',
-      name: desired.name,
-      bridge,
-      subnet: canonicalSubnet(desired.subnet),
-      gateway: bareAddress(desired.gateway),
-      mtu,
-      internal: desired.internal,
-      labels: dockerLabels(desired, mode),
-    });
+  // 1. The parent device. Replacing it would take every container's interface
+  //    with it (macvlans die with their parent), so a wrong one is replaced only
+  //    while nothing is attached.
+  const local = desired.encrypted && wireguard ? bareAddress(wireguard.address) : bareAddress(host.address);
+  const cur = observed.parent;
+  const right =
+    cur !== undefined &&
+    (mode === 'vxlan'
+      ? cur.vxlan !== undefined && cur.vxlan.vni === desired.vni && cur.vxlan.local === local && cur.vxlan.port === VXLAN_PORT && !cur.vxlan.learning && cur.vxlan.proxy
+      : cur.kind === 'bridge');
+  let fresh = false;
+  if (cur && !right) {
+    if (attached > 0) {
+      throw conflict(`network ${desired.name}: its device ${parent} on this host is not the ${mode} device it needs, and ${attached} container(s) are attached; remove them first`);
+    }
+    ops.push({ op: 'link.del', name: parent });
+  }
+  if (!cur || !right) {
+    fresh = true;
+    ops.push(mode === 'vxlan' ? { op: 'link.vxlan.add', name: parent, vni: desired.vni, local, port: VXLAN_PORT, mtu } : { op: 'link.stub.add', name: parent, mtu });
+  } else if (cur.mtu !== mtu || !cur.up) {
+    ops.push({ op: 'link.set', name: parent, mtu, up: true });
   }
 
-  // 2. VXLAN mode: the VXLAN port, static FDB and ARP-proxy entries.
-  const local = desired.encrypted && wireguard ? bareAddress(wireguard.address) : bareAddress(host.address);
-  let fdbNow = observed.fdb;
-  let neighNow = observed.neigh;
-  const cur = observed.vxlan;
+  // 2. The Docker network: the engine's macvlan driver on that parent, so its
+  //    containers attach the ordinary way with the cluster's addresses, switched
+  //    among themselves by the macvlan and sent to other hosts by the parent
+  //    without passing through a Linux bridge (and so br_netfilter) at all.
+  if (!observed.docker) {
+    ops.push({ op: 'docker.network.create', name: desired.name, parent, subnet: canonicalSubnet(desired.subnet), gateway: bareAddress(desired.gateway), labels: dockerLabels(desired, mode) });
+  }
+
+  // 3. The host's leg with the anycast gateway (DNS answers there; the way out).
+  const legFresh = fresh || !observed.leg || observed.leg.link !== parent;
+  if (legFresh) {
+    if (observed.leg && !fresh) ops.push({ op: 'link.del', name: leg });
+    ops.push({ op: 'link.leg.add', name: leg, parent });
+  } else if (!observed.leg?.up) {
+    ops.push({ op: 'link.set', name: leg, up: true });
+  }
+  const gatewayCidr = `${bareAddress(desired.gateway)}/${parseCidr(desired.subnet).prefix}`;
+  if (legFresh || !observed.legAddresses.includes(gatewayCidr)) ops.push({ op: 'addr.replace', dev: leg, address: gatewayCidr });
+
+  // 4. VXLAN mode: static FDB and ARP-proxy entries on the device.
   if (mode === 'vxlan') {
-    const sameDevice = cur?.vxlan && cur.vxlan.vni === desired.vni && cur.vxlan.local === local && cur.vxlan.port === VXLAN_PORT && !cur.vxlan.learning && cur.vxlan.proxy;
-    if (cur && !sameDevice) ops.push({ op: 'link.del', name: vx });
-    if (!cur || !sameDevice) {
-      ops.push({ op: 'link.vxlan.add', name: vx, vni: desired.vni, local, port: VXLAN_PORT, mtu, master: bridge });
-      fdbNow = [];
-      neighNow = [];
-    } else if (cur.mtu !== mtu || cur.master !== bridge || !cur.up) {
-      ops.push({ op: 'link.set', name: vx, mtu, master: bridge, up: true });
-    }
+    const fdbNow = fresh ? [] : observed.fdb;
+    const neighNow = fresh ? [] : observed.neigh;
     const wantFdb = new Map<string, { mac: string; dst: string }>();
     for (const peer of desired.peers) {
       const dst = vxlanDestination(peer, desired);
@@ -248,50 +286,51 @@ export function planNetwork(desired: OverlayNetworkDesired, host: HostUnderlay, 
       wantFdb.set(`${e.mac}>${dst}`, { mac: e.mac, dst });
     }
     const haveFdb = new Set(fdbNow.map((f) => `${f.mac}>${f.dst}`));
-    for (const f of fdbNow) if (!wantFdb.has(`${f.mac}>${f.dst}`)) ops.push({ op: 'fdb.del', dev: vx, mac: f.mac, dst: f.dst });
-    for (const [key, f] of wantFdb) if (!haveFdb.has(key)) ops.push({ op: 'fdb.add', dev: vx, mac: f.mac, dst: f.dst });
+    for (const f of fdbNow) if (!wantFdb.has(`${f.mac}>${f.dst}`)) ops.push({ op: 'fdb.del', dev: parent, mac: f.mac, dst: f.dst });
+    for (const [key, f] of wantFdb) if (!haveFdb.has(key)) ops.push({ op: 'fdb.add', dev: parent, mac: f.mac, dst: f.dst });
     const wantNeigh = new Map(endpoints.map((e) => [e.address, e.mac]));
-    for (const n of neighNow) if (!wantNeigh.has(n.address)) ops.push({ op: 'neigh.del', dev: vx, address: n.address });
+    for (const n of neighNow) if (!wantNeigh.has(n.address)) ops.push({ op: 'neigh.del', dev: parent, address: n.address });
     const haveNeigh = new Map(neighNow.map((n) => [n.address, n.mac]));
-    for (const [address, mac] of wantNeigh) if (haveNeigh.get(address) !== mac) ops.push({ op: 'neigh.replace', dev: vx, address, mac });
-  } else if (cur) {
-    ops.push({ op: 'link.del', name: vx }); // left from a former VXLAN life of this network
+    for (const [address, mac] of wantNeigh) if (haveNeigh.get(address) !== mac) ops.push({ op: 'neigh.replace', dev: parent, address, mac });
   }
 
-  // 3. Routed mode: a /32 route per remote endpoint via its host, and the
-  //    bridge answers ARP for it (proxy entries, no delay) so containers on one
-  //    subnet reach it without knowing it lives elsewhere.
+  // 5. Routed mode: a /32 route per remote endpoint via its host, and the leg
+  //    answers ARP for it (proxy entries, no delay) so containers on one subnet
+  //    reach it without knowing it lives elsewhere.
   const wantRoutes = new Map(mode === 'routed' ? endpoints.map((e) => [`${e.address}/32`, e.peer.underlay]) : []);
   for (const r of observed.routes) if (wantRoutes.get(r.destination) !== r.via) ops.push({ op: 'route.del', destination: r.destination, via: r.via });
   const haveRoutes = new Map(observed.routes.map((r) => [r.destination, r.via]));
   for (const [destination, via] of wantRoutes) if (haveRoutes.get(destination) !== via) ops.push({ op: 'route.replace', destination, via });
-  const proxyNow = newBridge ? [] : observed.proxyNeigh;
+  const proxyNow = legFresh ? [] : observed.proxyNeigh;
   const wantProxy = new Set(mode === 'routed' ? endpoints.map((e) => e.address) : []);
-  for (const a of proxyNow) if (!wantProxy.has(a)) ops.push({ op: 'neigh.proxy.del', dev: bridge, address: a });
-  for (const a of wantProxy) if (!proxyNow.includes(a)) ops.push({ op: 'neigh.proxy.add', dev: bridge, address: a });
-  if (mode === 'routed' && (newBridge || observed.proxyDelayMs !== 0)) ops.push({ op: 'ntable.proxy-delay', dev: bridge, ms: 0 });
+  for (const a of proxyNow) if (!wantProxy.has(a)) ops.push({ op: 'neigh.proxy.del', dev: leg, address: a });
+  for (const a of wantProxy) if (!proxyNow.includes(a)) ops.push({ op: 'neigh.proxy.add', dev: leg, address: a });
+  if (mode === 'routed' && (legFresh || observed.proxyDelayMs !== 0)) ops.push({ op: 'ntable.proxy-delay', dev: leg, ms: 0 });
 
-  // 4. Firewall: br_netfilter and FORWARD DROP see overlay traffic; accept the
-  //    subnet to itself, and in routed mode keep Docker's MASQUERADE off it.
-  ops.push(...planChain('filter', desired.vni, filterRule(desired.vni, desired.subnet), observed.filter));
-  ops.push(...planChain('nat', desired.vni, mode === 'routed' ? natRule(desired.vni, desired.subnet) : undefined, observed.nat));
+  // 6. Firewall: FORWARD DROP (Docker's policy) sees what crosses the host's IP
+  //    stack: the way out, replies, and routed traffic; Docker's NAT does not
+  //    know a macvlan network, so its way out is masqueraded here.
+  ops.push(...planChain('filter', desired.vni, filterRules(desired.vni, desired.subnet, desired.internal), observed.filter));
+  ops.push(...planChain('nat', desired.vni, natRules(desired.vni, desired.subnet, desired.internal), observed.nat));
+  ops.push(...planChain('raw', desired.vni, mode === 'vxlan' ? rawRules(desired.vni) : [], observed.raw));
 
   return { mode, mtu, operations: ops };
 }
 
 /**
- * Everything one network put on this host, removed: its Docker network (and
- * with it the bridge and proxy entries), VXLAN device (and its FDB and
- * neighbours), routes and firewall rules.
+ * Everything one network put on this host, removed: its Docker network, the
+ * host's leg, the parent device (and with it its FDB and neighbours), routes
+ * and firewall rules.
  */
 export function planTeardown(vni: number, observed: ObservedNetwork): readonly Operation[] {
   const ops: Operation[] = [];
   if (observed.docker) ops.push({ op: 'docker.network.remove', id: observed.docker.id, name: observed.docker.name });
-  else if (observed.bridge) ops.push({ op: 'link.del', name: bridgeName(vni) });
-  if (observed.vxlan) ops.push({ op: 'link.del', name: vxlanName(vni) });
+  if (observed.leg) ops.push({ op: 'link.del', name: legName(vni) });
+  if (observed.parent) ops.push({ op: 'link.del', name: parentName(vni) });
   for (const r of observed.routes) ops.push({ op: 'route.del', destination: r.destination, via: r.via });
-  ops.push(...planChain('filter', vni, undefined, observed.filter));
-  ops.push(...planChain('nat', vni, undefined, observed.nat));
+  ops.push(...planChain('filter', vni, [], observed.filter));
+  ops.push(...planChain('nat', vni, [], observed.nat));
+  ops.push(...planChain('raw', vni, [], observed.raw));
   return ops;
 }
 

@@ -67,11 +67,12 @@ export interface OverlayNetworkDesired {
 export interface ObservedDockerNetwork {
   readonly id: string;
   readonly name: string;
-  readonly bridge: string;
+  /** Docker's driver ("macvlan" for ours). */
+  readonly driver: string;
+  /** The macvlan driver's `parent` option. */
+  readonly parent: string;
   readonly subnet: string;
   readonly gateway: string;
-  readonly mtu: number;
-  readonly internal: boolean;
   readonly labels: Readonly<Record<string, string>>;
   /** How many containers are attached (teardown refuses while any are). */
   readonly containers: number;
@@ -79,17 +80,19 @@ export interface ObservedDockerNetwork {
 
 export interface ObservedLink {
   readonly name: string;
-  readonly kind: string; // "bridge", "vxlan", "wireguard", "tun", ""
+  readonly kind: string; // "bridge", "vxlan", "macvlan", "wireguard", "tun", ""
   readonly mtu: number;
   readonly up: boolean;
   readonly master?: string;
+  /** The lower device of a macvlan (`ip link` prints `name@link`). */
+  readonly link?: string;
   /** VXLAN only. */
   readonly vxlan?: { readonly vni: number; readonly local: string; readonly port: number; readonly learning: boolean; readonly proxy: boolean };
 }
 
 export interface IptablesChainState {
   readonly exists: boolean;
-  /** Whether the parent chain jumps to ours. */
+  /** Whether every parent chain jumps to ours. */
   readonly jump: boolean;
   /** Our chain's rules in `iptables -S` form ("-A STVOV-FWD -s … -j ACCEPT"). */
   readonly rules: readonly string[];
@@ -98,20 +101,24 @@ export interface IptablesChainState {
 /** What one network's data plane looks like on the host now. */
 export interface ObservedNetwork {
   readonly docker?: ObservedDockerNetwork;
-  readonly bridge?: ObservedLink;
-  readonly vxlan?: ObservedLink;
+  /** The network's parent device (VXLAN, or the routed mode's empty bridge). */
+  readonly parent?: ObservedLink;
+  /** The host's leg (a macvlan on the parent) and its IPv4 addresses (CIDR). */
+  readonly leg?: ObservedLink;
+  readonly legAddresses: readonly string[];
   /** Static remote entries on the VXLAN device (`bridge fdb … self dst`). */
   readonly fdb: readonly { readonly mac: string; readonly dst: string }[];
   /** Static neighbours on the VXLAN device (answered by its ARP proxy). */
   readonly neigh: readonly { readonly address: string; readonly mac: string }[];
-  /** Proxy-ARP entries on the bridge (routed mode). */
+  /** Proxy-ARP entries on the leg (routed mode). */
   readonly proxyNeigh: readonly string[];
-  /** The bridge's ARP proxy_delay in ms (routed mode wants 0), if the bridge exists. */
+  /** The leg's ARP proxy_delay in ms (routed mode wants 0), if the leg exists. */
   readonly proxyDelayMs?: number;
   /** Our /32 routes (protocol OVERLAY_ROUTE_PROTO) inside this network's subnet. */
   readonly routes: readonly { readonly destination: string; readonly via: string }[];
   readonly filter: IptablesChainState;
   readonly nat: IptablesChainState;
+  readonly raw: IptablesChainState;
 }
 
 export interface ObservedWireguard {
@@ -123,30 +130,25 @@ export interface ObservedWireguard {
 
 // ------------------------------------------------------------------ operations
 
-export type IptablesTable = 'filter' | 'nat';
+export type IptablesTable = 'filter' | 'nat' | 'raw';
 
 export type Operation =
   | {
       readonly op: 'docker.network.create';
       readonly name: string;
-      readonly bridge: string;
+      /** The macvlan driver's parent: the network's device (made before the network). */
+      readonly parent: string;
       readonly subnet: string;
       readonly gateway: string;
-      readonly mtu: number;
-      readonly internal: boolean;
       readonly labels: Readonly<Record<string, string>>;
     }
   | { readonly op: 'docker.network.remove'; readonly id: string; readonly name: string }
-  | {
-      readonly op: 'link.vxlan.add';
-      readonly name: string;
-      readonly vni: number;
-      readonly local: string;
-      readonly port: number;
-      readonly mtu: number;
-      readonly master: string;
-    }
-  | { readonly op: 'link.set'; readonly name: string; readonly mtu?: number; readonly master?: string; readonly up: true }
+  | { readonly op: 'link.vxlan.add'; readonly name: string; readonly vni: number; readonly local: string; readonly port: number; readonly mtu: number }
+  /** Routed mode's parent: an empty Linux bridge that only carries the macvlans. */
+  | { readonly op: 'link.stub.add'; readonly name: string; readonly mtu: number }
+  /** The host's leg: a macvlan (mode bridge) on the parent. */
+  | { readonly op: 'link.leg.add'; readonly name: string; readonly parent: string }
+  | { readonly op: 'link.set'; readonly name: string; readonly mtu?: number; readonly up: true }
   | { readonly op: 'link.del'; readonly name: string }
   | { readonly op: 'fdb.add'; readonly dev: string; readonly mac: string; readonly dst: string }
   | { readonly op: 'fdb.del'; readonly dev: string; readonly mac: string; readonly dst: string }
