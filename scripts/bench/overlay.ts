@@ -7,7 +7,7 @@
  * alternated with the underlay again (swarm mode adds rules to the hosts'
  * forwarding path, so each overlay is compared with its own phase's underlay).
  *
- *   ./scripts/testbed.sh up 3 && npx tsc -p . && node dist/scripts/bench/overlay.js [--mb 1024] [--rounds 5] [--no-swarm]
+ *   ./scripts/testbed.sh up 3 && npx tsc -p . && node dist/scripts/bench/overlay.js [--mb 4096] [--rounds 5] [--no-swarm]
  *
  * The sender and receiver are a few lines of Node run with `nsenter --net`
  * into the container's (or host's) network namespace, so every variant uses
@@ -32,8 +32,10 @@ function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return (i === -1 ? undefined : process.argv[i + 1]) ?? fallback;
 }
-// 1 GiB a transfer: 256 MB lasts about 0.15 s at this rate, and such runs swung between 0.73× and 0.99×.
-const MB = Number(arg('mb', '1024'));
+// 4 GiB a transfer (about 2 s here): with 256 MB (0.15 s) single ratios swung
+// between 0.73x and 0.99x, with 1 GiB medians of 7 rounds still moved by
+// ±0.05 between runs; at 4 GiB a variant's rounds stay within about ±15%.
+const MB = Number(arg('mb', '4096'));
 const ROUNDS = Number(arg('rounds', '7'));
 const SWARM = !process.argv.includes('--no-swarm');
 const PORT = 7100;
