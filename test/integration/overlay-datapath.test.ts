@@ -21,12 +21,14 @@ interface Case {
   readonly vni: number;
   readonly expectMode: 'vxlan' | 'routed';
   readonly expectMtu: number;
+  readonly internal?: boolean;
 }
 
 const cases: readonly Case[] = [
   { label: 'vxlan', mode: 'vxlan', encrypted: false, vni: 9101, expectMode: 'vxlan', expectMtu: 1450 },
   { label: 'routed (auto on one segment)', mode: 'auto', encrypted: false, vni: 9102, expectMode: 'routed', expectMtu: 1500 },
   { label: 'encrypted (vxlan over wireguard-go)', mode: 'auto', encrypted: true, vni: 9103, expectMode: 'vxlan', expectMtu: 1390 },
+  { label: 'internal (vxlan)', mode: 'vxlan', encrypted: false, vni: 9105, expectMode: 'vxlan', expectMtu: 1450, internal: true },
 ];
 
 /** Everything of ours on a host, as text, to prove a teardown left nothing. */
@@ -86,6 +88,7 @@ for (const c of cases) {
       gateway: `${base}.1`,
       mode: c.mode,
       encrypted: c.encrypted,
+      internal: c.internal ?? false,
       placements: { [tb1.host.name]: [`${base}.5`], [tb2.host.name]: [`${base}.6`], [tb3.host.name]: [`${base}.7`] },
     };
 
@@ -174,6 +177,12 @@ for (const c of cases) {
       }
       assert.equal(got.split('\n')[0]?.trim(), String(MB));
       assert.equal(got.split('\n')[1]?.split(' ')[0], sent);
+    });
+
+    it(c.internal ? 'an internal network has no way out: the lab bridge is unreachable' : 'the way out: a container reaches the lab bridge through its host, masqueraded', async () => {
+      // 10.211.0.1 is the test bed's own lab bridge; the ping leaves through tb1's leg.
+      const out = await lab.exec(tb1, `${prefix}a`, 'ping -c 1 -W 2 10.211.0.1 >/dev/null 2>&1; echo rc=$?');
+      assert.equal(out.trim(), c.internal ? 'rc=1' : 'rc=0');
     });
 
     it('ensure repairs drift, and applies a peer leaving and coming back entry by entry', async () => {

@@ -39,6 +39,8 @@ export interface LabNetwork {
   readonly gateway: string;
   readonly mode: OverlayMode;
   readonly encrypted: boolean;
+  /** Docker's `--internal`: no way in or out but the network itself. */
+  readonly internal?: boolean;
   /** host name → overlay addresses of its endpoints (bare). */
   readonly placements: Readonly<Record<string, readonly string[]>>;
 }
@@ -98,7 +100,7 @@ export class OverlayLab {
       gateway: net.gateway,
       mode: net.mode,
       encrypted: net.encrypted,
-      internal: false,
+      internal: net.internal ?? false,
       peers,
     };
   }

@@ -244,12 +244,13 @@ describe('overlay planner: a network on a fresh host', () => {
     );
   });
 
-  it('internal: no way out (no outbound FORWARD accept, no MASQUERADE)', () => {
+  it('internal: nothing in or out but the subnet itself (no MASQUERADE)', () => {
     const ops = planNetwork(net({ mode: 'vxlan', internal: true }), host, empty).operations;
     const rules = ops.flatMap((o) => (o.op === 'iptables.append' ? [`${o.table} ${o.rule}`] : []));
     assert.deepEqual(rules, [
       'filter -A STVOV-FWD -s 10.250.1.0/24 -d 10.250.1.0/24 -m comment --comment stvov:9001 -j ACCEPT',
-      'filter -A STVOV-FWD -o stv-9001 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment stvov:9001 -j ACCEPT',
+      'filter -A STVOV-FWD -i stv-9001 -m comment --comment stvov:9001 -j DROP',
+      'filter -A STVOV-FWD -o stv-9001 -m comment --comment stvov:9001 -j DROP',
       'raw -A STVOV-RAW -p udp -m udp --dport 4789 -m comment --comment stvov:9001 -j NOTRACK',
     ]);
   });

@@ -130,9 +130,10 @@ function vxlanDestination(peer: OverlayPeer, desired: OverlayNetworkDesired): st
 /**
  * Our FORWARD rules for one network (filter table), in order. Traffic between
  * the network's own addresses (routed mode crosses the host's IP stack; the
- * mesh's return paths too); replies into the leg; and, unless the network is
- * internal, the way out through the leg to anywhere but another overlay (as
- * Docker's bridge driver isolates its networks from each other).
+ * mesh's return paths too); then either replies into the leg and the way out
+ * through it to anywhere but another overlay (as Docker's bridge driver
+ * isolates its networks from each other), or, for an internal network,
+ * nothing else in or out, whatever the host's FORWARD policy.
  */
 export function filterRules(vni: number, subnet: string, internal: boolean): string[] {
   const s = canonicalSubnet(subnet);
@@ -140,8 +141,9 @@ export function filterRules(vni: number, subnet: string, internal: boolean): str
   const c = `-m comment --comment ${ruleComment(vni)}`;
   return [
     `-A ${FILTER_CHAIN} -s ${s} -d ${s} ${c} -j ACCEPT`,
-    `-A ${FILTER_CHAIN} -o ${leg} -m conntrack --ctstate RELATED,ESTABLISHED ${c} -j ACCEPT`,
-    ...(internal ? [] : [`-A ${FILTER_CHAIN} -i ${leg} ! -o stv-+ ${c} -j ACCEPT`]),
+    ...(internal
+      ? [`-A ${FILTER_CHAIN} -i ${leg} ${c} -j DROP`, `-A ${FILTER_CHAIN} -o ${leg} ${c} -j DROP`]
+      : [`-A ${FILTER_CHAIN} -o ${leg} -m conntrack --ctstate RELATED,ESTABLISHED ${c} -j ACCEPT`, `-A ${FILTER_CHAIN} -i ${leg} ! -o stv-+ ${c} -j ACCEPT`]),
   ];
 }
 
