@@ -236,12 +236,16 @@ async function main(): Promise<void> {
     }
     const mbps = (v: Variant) => v.results.map((x) => x.mbps);
     const eff = (v: Variant) => v.results.map((x) => x.mbPerCpuS);
-    console.log('\nvariant                          MB/s (median, min..max)   × underlay   MB per CPU-s   × underlay');
+    // "paired": the median over rounds of this variant's rate over the underlay's in the same round
+    // (measured next to each other), which drift on the shared machine moves less than the ratio of
+    // the two medians.
+    const paired = (v: Variant, base: Variant) => median(v.results.map((x, i) => x.mbps / (base.results[i]?.mbps ?? NaN)));
+    console.log('\nvariant                          MB/s (median, min..max)   × underlay   paired ×   MB per CPU-s   × underlay');
     for (const [v, base] of rows) {
       const m = median(mbps(v));
       const e = median(eff(v));
       console.log(
-        `${v.label.padEnd(32)} ${m.toFixed(0).padStart(6)}  ${Math.min(...mbps(v)).toFixed(0).padStart(5)}..${Math.max(...mbps(v)).toFixed(0).padEnd(6)}   ${(m / median(mbps(base))).toFixed(2).padStart(10)}   ${e.toFixed(0).padStart(12)}   ${(e / median(eff(base))).toFixed(2).padStart(10)}`,
+        `${v.label.padEnd(32)} ${m.toFixed(0).padStart(6)}  ${Math.min(...mbps(v)).toFixed(0).padStart(5)}..${Math.max(...mbps(v)).toFixed(0).padEnd(6)}   ${(m / median(mbps(base))).toFixed(2).padStart(10)}   ${paired(v, base).toFixed(2).padStart(8)}   ${e.toFixed(0).padStart(12)}   ${(e / median(eff(base))).toFixed(2).padStart(10)}`,
       );
     }
     if (swarmNote) console.log(swarmNote);
