@@ -163,7 +163,6 @@ export function rawRules(vni: number): string[] {
   return [`-A ${RAW_CHAIN} -p udp -m udp --dport ${VXLAN_PORT} -m comment --comment ${ruleComment(vni)} -j NOTRACK`];
 }
 
-
 const ownsRule = (vni: number) => (rule: string) => rule.includes(`--comment ${ruleComment(vni)} `) || rule.endsWith(`--comment ${ruleComment(vni)}`);
 
 /** Our rules for this network in one table: exactly `wants`; the chain goes when it empties. */
