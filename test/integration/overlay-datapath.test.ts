@@ -180,9 +180,19 @@ for (const c of cases) {
     });
 
     it(c.internal ? 'an internal network has no way out: the lab bridge is unreachable' : 'the way out: a container reaches the lab bridge through its host, masqueraded', async () => {
-      // 10.211.0.1 is the test bed's own lab bridge; the ping leaves through tb1's leg.
+      // 10.211.0.1 is the test bed's own lab bridge; the ping leaves through tb1's leg. The rule that
+      // decides is checked by its packet counter: our DROP for an internal network (a missing
+      // MASQUERADE alone would also make the ping fail), our MASQUERADE otherwise.
+      const [table, chain, target] = c.internal ? ['filter', 'STVOV-FWD', 'DROP'] : ['nat', 'STVOV-NAT', 'MASQUERADE'];
+      const hits = async (): Promise<number> => {
+        const listing = await lab.inHost(tb1, 'iptables', '-w', '-t', table, '-L', chain, '-v', '-n', '-x');
+        const line = listing.split('\n').find((l) => l.includes(`stvov:${c.vni}`) && l.split(/\s+/).includes(target) && (!c.internal || l.includes(` stv-${c.vni} `)));
+        return Number(line?.trim().split(/\s+/)[0] ?? NaN);
+      };
+      const before = await hits();
       const out = await lab.exec(tb1, `${prefix}a`, 'ping -c 1 -W 2 10.211.0.1 >/dev/null 2>&1; echo rc=$?');
       assert.equal(out.trim(), c.internal ? 'rc=1' : 'rc=0');
+      assert.ok((await hits()) > before, `${chain} ${target} counted the ping (before: ${before})`);
     });
 
     it('ensure repairs drift, and applies a peer leaving and coming back entry by entry', async () => {
