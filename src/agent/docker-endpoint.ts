@@ -6,7 +6,7 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Engine } from '../engine/index.js';
-import { certIdentity, serverTlsOptionsFromPems, SwarmRoles, ClientOrganizationalUnit } from '../pki/index.js';
+import { peerIdentity, serverTlsOptionsFromPems, SwarmRoles, ClientOrganizationalUnit } from '../pki/index.js';
 import { StevedoreError, forbidden, invalidParameter, notASwarmManager, unavailable } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { Agent } from './agent.js';
@@ -61,16 +61,10 @@ export const EndpointForbiddenMessage = 'Permission denied: remote certificate n
  * Plain transports (the unix socket) carry no certificate and are the host's.
  */
 export function endpointCallerAllowed(socket: unknown): boolean {
-  const s = socket as Partial<tls.TLSSocket>;
-  if (typeof s.getPeerCertificate !== 'function') return true;
-  const cert = s.getPeerCertificate();
-  if (!cert || !cert.raw) return false;
-  try {
-    const role = certIdentity({ raw: cert.raw }).role;
-    return role === SwarmRoles.manager || role === ClientOrganizationalUnit;
-  } catch {
-    return false;
-  }
+  if (typeof (socket as Partial<tls.TLSSocket>).getPeerX509Certificate !== 'function') return true;
+  const peer = peerIdentity(socket);
+  if (peer === undefined || !peer.ok) return false;
+  return peer.identity.role === SwarmRoles.manager || peer.identity.role === ClientOrganizationalUnit;
 }
 
 export class DockerEndpoint {

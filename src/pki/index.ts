@@ -60,6 +60,7 @@ export {
   type CertIdentity,
   type CertRole,
 } from './node-cert.js';
+export { cachedCertIdentity, peerIdentity, type PeerIdentity } from './peer.js';
 export { renewalWindow, isDueForRenewal, type Validity } from './renewal.js';
 export { SwarmRoles, isSwarmRole, nodeRoleOf, type SwarmRole } from './roles.js';
 export {

@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
-import type { TLSSocket } from 'node:tls';
 import type { Express } from 'express';
-import { certIdentity } from '../../pki/index.js';
+import { peerIdentity } from '../../pki/index.js';
 import type { ApiContext } from './context.js';
 import { sendError } from './error-handler.js';
 import { CONTAINER_LIST_FILTERS, parseFilters } from './filters.js';
@@ -79,27 +78,10 @@ function filtersAccepted(query: string): boolean {
 /**
  * Whether a connection's client certificate passes the cluster authorisation
  * middleware on the paths we take (none is manager-only, so only a certificate
- * it cannot read is refused). Read once per connection, as there.
+ * it cannot read is refused; express makes that 403).
  */
-const certificateOk = new WeakMap<object, boolean>();
-
 function connectionOk(req: IncomingMessage): boolean {
-  const socket = req.socket as Partial<TLSSocket>;
-  if (typeof socket.getPeerCertificate !== 'function') return true; // plain HTTP or a unix socket
-  let ok = certificateOk.get(req.socket);
-  if (ok === undefined) {
-    const cert = socket.getPeerCertificate();
-    ok = true;
-    if (cert && cert.raw) {
-      try {
-        certIdentity({ raw: cert.raw });
-      } catch {
-        ok = false; // express makes the 403
-      }
-    }
-    certificateOk.set(req.socket, ok);
-  }
-  return ok;
+  return peerIdentity(req.socket)?.ok !== false;
 }
 
 export type FastHandler = (req: IncomingMessage, res: ServerResponse) => boolean;

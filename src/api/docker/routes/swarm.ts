@@ -1,9 +1,8 @@
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import type { TLSSocket } from 'node:tls';
 import { authorizeClusterCall } from '../../../manager/authorization.js';
 import { alreadyInSwarm, parseVersion } from '../../../manager/controlapi/common.js';
 import type { SwarmManager } from '../../../manager/manager.js';
-import { certIdentity } from '../../../pki/index.js';
+import { peerIdentity } from '../../../pki/index.js';
 import { forbidden, notASwarmManager, unavailable } from '../../../util/errors.js';
 import { jsonBody } from '../body.js';
 import type { ApiContext } from '../context.js';
@@ -21,44 +20,25 @@ export function swarmOf(ctx: ApiContext): SwarmManager {
   return ctx.swarm;
 }
 
-/** The role of each TLS connection's client certificate, read once per connection. */
-const roleBySocket = new WeakMap<object, string>();
-
 /**
  * One middleware for the whole API: reads the client certificate of the TLS
  * connection and refuses a worker node's certificate on manager-only paths.
- * Mounted before every route.
+ * Mounted before every route. Plain HTTP (tests) and unix sockets carry no
+ * certificate and pass.
  */
-
 export function clusterAuthorization(): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction): void => {
-    const socket = req.socket as Partial<TLSSocket>;
-    if (typeof socket.getPeerCertificate !== 'function') {
-      next(); // plain HTTP (tests) or a unix socket: no certificate to read
+    const peer = peerIdentity(req.socket);
+    if (peer === undefined) {
+      next();
       return;
     }
-    // A connection's certificate never changes: read it once per socket, not
-    // once per request (getPeerCertificate + ASN.1 parsing cost ~0.1 ms a call).
-    let role = roleBySocket.get(req.socket);
-    if (role === undefined) {
-      const cert = socket.getPeerCertificate();
-      if (!cert || !cert.raw) {
-        next();
-        return;
-      }
-      try {
-        role = certIdentity({ raw: cert.raw }).role;
-      } catch (err) {
-        next(err instanceof Error ? err : forbidden(String(err)));
-        return;
-      }
-      roleBySocket.set(req.socket, role);
-    }
     try {
-      authorizeClusterCall(req.path, role);
+      if (!peer.ok) throw peer.error;
+      authorizeClusterCall(req.path, peer.identity.role);
       next();
     } catch (err) {
-      next(err);
+      next(err instanceof Error ? err : forbidden(String(err)));
     }
   };
 }
