@@ -387,7 +387,7 @@ host_down() {
   #    (supervisors first, so they do not restart what we stop).
   local f
   for f in "$run"/fs/run-stevedore/*supervisor*.pid "$run"/fs/run-stevedore/*.pid; do
-    [[ -e $f ]] && stv_stop_pidfile "$f" 10
+    [[ -e $f ]] && { stv_stop_pidfile "$f" 10 || true; }
   done
   # 1. Containers first, through the engine (live-restore keeps them running otherwise).
   if stv_engine_ping "$sock"; then
@@ -396,23 +396,37 @@ host_down() {
     # shellcheck disable=SC2086
     [[ -z $ids ]] || docker -H "unix://$sock" rm -f -v $ids >/dev/null 2>&1 || true
   fi
-  # 2. The engine and sshd, by their pidfiles.
-  stv_stop_pidfile "$run/docker.pid" 20
-  stv_stop_pidfile "$run/sshd.pid" 5
+  # 2. The engine and sshd, by their pidfiles. Every step up to 5 may find its
+  #    part already gone (an engine killed by hand): none of them stops the rest.
+  stv_stop_pidfile "$run/docker.pid" 20 || true
+  stv_stop_pidfile "$run/sshd.pid" 5 || true
   # 3. Anything still inside the namespace was started there by us (containerd,
   #    shims, ssh sessions, agents without a pidfile): stop it by PID. The
   #    host's mount namespace (its private bind mounts) ends with its last process.
   if [[ -e /var/run/netns/$ns ]]; then
     # shellcheck disable=SC2046
-    stv_kill_pids 3 $(ip netns pids "$ns" 2>/dev/null)
+    stv_kill_pids 3 $(ip netns pids "$ns" 2>/dev/null) || true
   fi
   # 4. Container processes left in our cgroup parent.
-  kill_cgroup_tree "stevedore-testbed/tb$i"
+  kill_cgroup_tree "stevedore-testbed/tb$i" || true
   # 5. Mounts, namespace, veth, files.
+  host_files_down "$i"
+}
+
+# Mounts, namespace, veth and files of host I. Its directory keeps the agent's
+# state: one left behind makes the next `up` a host of a swarm that is gone, so
+# a failure here is said, and tried once more after the last processes exit.
+host_files_down() {
+  local i=$1 ns dir run
+  ns=$(host_ns "$i") dir=$(host_dir "$i") run=$(host_run "$i")
   stv_unmount_under "$run" "$dir"
-  [[ -e /var/run/netns/$ns ]] && ip netns del "$ns"
-  ip link show "$(host_veth "$i")" >/dev/null 2>&1 && ip link del "$(host_veth "$i")"
-  rm -rf "$run" "$dir"
+  if [[ -e /var/run/netns/$ns ]]; then ip netns del "$ns" || stv_log "tb$i: could not delete namespace $ns"; fi
+  if ip link show "$(host_veth "$i")" >/dev/null 2>&1; then ip link del "$(host_veth "$i")" || true; fi
+  rm -rf "$run" "$dir" 2>/dev/null || {
+    sleep 1
+    stv_unmount_under "$run" "$dir"
+    rm -rf "$run" "$dir" || { stv_log "tb$i: could not remove $dir"; return 1; }
+  }
 }
 
 # ---------------------------------------------------------------- commands
@@ -431,7 +445,16 @@ cmd_up() {
   stv_registry_up "$STATE/registry" "$REGISTRY_ADDR"
   root_shared_up
   local i
-  for ((i = 1; i <= n; i++)); do mkdir -p "$(host_dir "$i")" "$(host_run "$i")"; host_net_up "$i"; done
+  for ((i = 1; i <= n; i++)); do
+    # A host directory without its namespace is what a failed `down` left
+    # (the agent's state of a swarm that is gone, an engine's data): not a host to resume.
+    if [[ -d $(host_dir "$i") && ! -e /var/run/netns/$(host_ns "$i") ]]; then
+      stv_log "tb$i: removing what an earlier down left behind"
+      host_files_down "$i"
+    fi
+    mkdir -p "$(host_dir "$i")" "$(host_run "$i")"
+    host_net_up "$i"
+  done
   # Daemons start in parallel: each waits for its own engine.
   local -a pids=()
   for ((i = 1; i <= n; i++)); do host_up "$i" & pids+=($!); done
@@ -450,8 +473,10 @@ cmd_down() {
   flock 9
   local i
   local -a pids=()
-  for i in $(existing_hosts); do host_down "$i" & pids+=($!); done
-  for i in "${pids[@]}"; do wait "$i" || true; done
+  local -a names=()
+  for i in $(existing_hosts); do host_down "$i" & pids+=($!) names+=("tb$i"); done
+  local failed=0
+  for ((i = 0; i < ${#pids[@]}; i++)); do wait "${pids[$i]}" || { stv_log "${names[$i]}: teardown incomplete (see above)"; failed=1; }; done
   stv_registry_down "$STATE/registry"
   network_down
   root_shared_down
@@ -460,6 +485,7 @@ cmd_down() {
     exec 9>&-
     rm -rf "$STATE"
   fi
+  ((failed == 0)) || stv_die "down: some hosts were not fully removed"
   stv_log "down"
 }
 
