@@ -216,7 +216,16 @@ cmd_stop() {
     stv_log "gateway: not running"
   fi
   # Only a dockerd the quickstart started has this pidfile; any other engine is left alone.
+  local own_engine=0
+  stv_alive "$HOME_DIR/engine/dockerd.pid" && own_engine=1
   stop_one "engine (the dockerd the quickstart started)" "$HOME_DIR/engine/dockerd.pid" 30
+  # The first node's overlays outlive the gateway (live-restore: its containers
+  # keep running). Once the engine the quickstart started is stopped, nothing
+  # uses them: their links and our iptables chains go too. Another engine's
+  # containers may still use them, so they stay with it.
+  if ((own_engine)) && [[ -f $STV_REPO_ROOT/dist/src/cli/main.js ]]; then
+    stv_log "first node's overlay data plane: $("${STEVEDORE[@]}" agent clean-host 2>&1 | tail -n 1)"
+  fi
   stop_one registry "$HOME_DIR/registry/registry.pid" 10
 }
 

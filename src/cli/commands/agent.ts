@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { Engine, parseEngineUrl } from '../../engine/index.js';
 import { createLogger } from '../../util/log.js';
 import { DockerExecutor, joinCluster, startAgent, StateDir } from '../../agent/index.js';
+import { cleanHost, ExecRunner } from '../../agent/network/index.js';
 
 const defaultSocket = 'unix:///run/stevedore/agent.sock';
 
@@ -96,5 +97,14 @@ export function registerAgentCommands(program: Command): void {
         req.on('error', reject);
         req.end(body);
       });
+    });
+
+  agent
+    .command('clean-host')
+    .description('Remove this host\'s overlay data plane (our links, iptables chains, mesh table) once its engine is stopped for good')
+    .option('--wireguard-interface <name>', 'the WireGuard interface of encrypted overlays', 'stvwg0')
+    .action(async (o: { wireguardInterface: string }) => {
+      const r = await cleanHost(new ExecRunner(), { wireguardInterface: o.wireguardInterface });
+      console.log(`removed: ${r.links.length} links${r.links.length ? ` (${r.links.join(' ')})` : ''}, ${r.chains.length} chains${r.chains.length ? ` (${r.chains.join(' ')})` : ''}, ${r.nftTable ? 'the mesh table' : 'no mesh table'}`);
     });
 }
