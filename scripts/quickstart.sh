@@ -220,8 +220,10 @@ cmd_stop() {
   stv_alive "$HOME_DIR/engine/dockerd.pid" && own_engine=1
   stop_one "engine (the dockerd the quickstart started)" "$HOME_DIR/engine/dockerd.pid" 30
   # The first node's overlays outlive the gateway (live-restore: its containers
-  # keep running). Once the engine the quickstart started is stopped, nothing
-  # uses them: their links and our iptables chains go too. Another engine's
+  # keep running). With the engine the quickstart started stopped, no API is
+  # left to reach those containers through (live-restore may keep their
+  # processes until the engine's next start, which reconciles them), so the
+  # overlays' links and our iptables chains go too. Another engine's
   # containers may still use them, so they stay with it.
   if ((own_engine)) && [[ -f $STV_REPO_ROOT/dist/src/cli/main.js ]]; then
     stv_log "first node's overlay data plane: $("${STEVEDORE[@]}" agent clean-host 2>&1 | tail -n 1)"
