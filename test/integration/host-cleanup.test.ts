@@ -1,0 +1,82 @@
+/**
+ * `stevedore agent clean-host` on a real test host: a kernel with our links,
+ * iptables chains hooked into the built-in ones (one jump twice, as an agent
+ * restarted mid-apply leaves it) and the mesh's nftables table, in the host's
+ * network namespace next to its own dockerd's rules. Everything of ours goes;
+ * nothing else is touched.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { cleanHost, ExecRunner, type CommandRunner } from '../../src/agent/network/index.js';
+import { testbedHosts } from '../support/testbed.js';
+
+const host = testbedHosts(1)[0]!;
+const runner: CommandRunner = new ExecRunner(`/var/run/netns/${host.namespace}`);
+const WG = 'stvwgclean0';
+
+async function must(file: string, ...args: string[]): Promise<string> {
+  const r = await runner.run(file, args);
+  if (r.code !== 0) throw new Error(`${file} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const links = async (): Promise<string[]> =>
+  (await must('ip', '-o', 'link', 'show'))
+    .split('\n')
+    .map((l) => (l.split(': ')[1] ?? '').split('@')[0] ?? '')
+    .filter(Boolean);
+const rules = async (table: string): Promise<string> => must('iptables', '-w', '-t', table, '-S');
+
+describe(`clean-host on ${host.name}`, () => {
+  let othersBefore: string[] = [];
+  let dockerRulesBefore = '';
+
+  before(async () => {
+    othersBefore = (await links()).filter((l) => !/^stvx?-\d+$/.test(l));
+    dockerRulesBefore = (await rules('filter')).split('\n').filter((l) => /DOCKER/.test(l)).join('\n');
+    // What an agent builds for an overlay: its device, the host's leg on it, our chains and jumps, the mesh table.
+    await must('ip', 'link', 'add', 'stvx-4999', 'type', 'vxlan', 'id', '4999', 'dstport', '4789', 'nolearning');
+    await must('ip', 'link', 'add', 'stv-4999', 'link', 'stvx-4999', 'type', 'macvlan', 'mode', 'bridge');
+    await must('ip', 'link', 'add', 'stvx-5000', 'type', 'bridge');
+    await must('ip', 'link', 'add', WG, 'type', 'bridge'); // stands in for the WireGuard interface: only its name matters here
+    await must('ip', 'link', 'add', 'stvkeep0', 'type', 'bridge'); // not ours by name: must stay
+    for (const [table, chain, parents] of [
+      ['filter', 'STVOV-FWD', ['FORWARD', 'FORWARD']],
+      ['nat', 'STVOV-NAT', ['POSTROUTING']],
+      ['raw', 'STVOV-RAW', ['PREROUTING', 'OUTPUT']],
+      ['filter', 'STVMESH-FWD', ['FORWARD']],
+    ] as const) {
+      if ((await runner.run('iptables', ['-w', '-t', table, '-n', '-L', chain])).code !== 0) await must('iptables', '-w', '-t', table, '-N', chain);
+      await must('iptables', '-w', '-t', table, '-A', chain, '-m', 'comment', '--comment', 'stvov:4999', '-j', 'RETURN');
+      for (const parent of parents) await must('iptables', '-w', '-t', table, '-I', parent, '-j', chain);
+    }
+    await must('nft', 'add', 'table', 'ip', 'stevedore_mesh');
+  });
+
+  after(async () => {
+    await runner.run('ip', ['link', 'del', 'stvkeep0']);
+  });
+
+  it('removes our links, chains and jumps and the mesh table, and says so', async () => {
+    const r = await cleanHost(runner, { wireguardInterface: WG });
+    assert.deepEqual(r.links, ['stv-4999', WG, 'stvx-4999', 'stvx-5000']);
+    assert.deepEqual([...r.chains].sort(), ['filter/STVMESH-FWD', 'filter/STVOV-FWD', 'nat/STVOV-NAT', 'raw/STVOV-RAW']);
+    assert.equal(r.nftTable, true);
+
+    const now = await links();
+    assert.deepEqual(now.filter((l) => /^stvx?-\d+$/.test(l) || l === WG), []);
+    for (const table of ['filter', 'nat', 'raw']) assert.doesNotMatch(await rules(table), /STVOV|STVMESH/, `${table} keeps none of ours`);
+    assert.equal((await runner.run('nft', ['list', 'table', 'ip', 'stevedore_mesh'])).code !== 0, true);
+  });
+
+  it('leaves everything else as it was', async () => {
+    const now = await links();
+    for (const l of othersBefore) assert.ok(now.includes(l), `${l} is still there`);
+    assert.ok(now.includes('stvkeep0'));
+    assert.equal((await rules('filter')).split('\n').filter((l) => /DOCKER/.test(l)).join('\n'), dockerRulesBefore, "the engine's own rules are untouched");
+  });
+
+  it('a second run finds nothing to do', async () => {
+    assert.deepEqual(await cleanHost(runner, { wireguardInterface: WG }), { links: [], chains: [], nftTable: false });
+  });
+});
