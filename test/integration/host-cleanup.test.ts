@@ -59,7 +59,9 @@ describe(`clean-host on ${host.name}`, () => {
 
   it('removes our links, chains and jumps and the mesh table, and says so', async () => {
     const r = await cleanHost(runner, { wireguardInterface: WG });
-    assert.deepEqual(r.links, ['stv-4999', WG, 'stvx-4999', 'stvx-5000']);
+    // Ours made here, and any an earlier test's overlays left on this host (clean-host takes every one of ours).
+    for (const l of ['stv-4999', WG, 'stvx-4999', 'stvx-5000']) assert.ok(r.links.includes(l), `${l} removed`);
+    assert.ok(r.links.indexOf('stv-4999') < r.links.indexOf('stvx-4999'), 'the leg goes before its parent');
     assert.deepEqual([...r.chains].sort(), ['filter/STVMESH-FWD', 'filter/STVOV-FWD', 'nat/STVOV-NAT', 'raw/STVOV-RAW']);
     assert.equal(r.nftTable, true);
 
