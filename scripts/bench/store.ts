@@ -24,7 +24,7 @@ const batchSize = 1_000;
 type Variant = { readonly label: string; readonly open: (dir: string) => Store };
 const variants: readonly Variant[] = [
   { label: 'memory', open: () => new MemoryStore() },
-  { label: 'sqlite FULL', open: (dir) => new SqliteStore({ path: join(dir, 'full.db'), keyPath: join(dir, 'key') }) },
+  { label: 'sqlite group commit', open: (dir) => new SqliteStore({ path: join(dir, 'full.db'), keyPath: join(dir, 'key') }) },
   { label: 'sqlite NORMAL', open: (dir) => new SqliteStore({ path: join(dir, 'normal.db'), keyPath: join(dir, 'key'), synchronous: 'normal' }) },
 ];
 

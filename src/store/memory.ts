@@ -1,6 +1,6 @@
 import { ObjectKinds, type AnyObject, type ObjectKind, type ObjectsByKind } from '../model/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { conflict, invalidParameter, notFound, system, unavailable } from '../util/errors.js';
+import { conflict, invalidParameter, notFound, system, unavailable, type StevedoreError } from '../util/errors.js';
 import { deepFreeze } from './freeze.js';
 import { nameOf, nouns, uniqueNameKinds } from './kinds.js';
 import type { NewObject, ReadTx, Store, WatchEvent, WatchOptions, WriteTx } from './store.js';
@@ -20,13 +20,23 @@ export interface Commit {
 
 /**
  * Where a durable store writes each commit (the port SqliteStore plugs into).
- * Synchronous on purpose: the commit must be on disk before memory moves on and
- * before any watcher hears of it, and a transaction never spans an `await`. If
- * `append` throws, the transaction is rolled back in memory and the caller's
- * promise rejects.
+ *
+ * `append` is synchronous on purpose: the commit is in the log before memory
+ * moves on, so commits reach the log in the order they were made, and a
+ * transaction never spans an `await`. If `append` throws, the transaction is
+ * rolled back in memory and the caller's promise rejects.
+ *
+ * `sync`, when the journal has one, is the group commit: it resolves once every
+ * commit appended before the call is durable, and one flush serves all the
+ * commits made while the previous flush was under way. The store then tells
+ * nobody of a commit, neither its writer nor any watcher, before its `sync`
+ * resolves; only reads see it earlier (the next transaction must build on it).
+ * A crash can so lose only a tail of commits that nobody acted on. Without
+ * `sync`, `append` itself is taken as durable.
  */
 export interface Journal {
   append(commit: Commit): void;
+  readonly sync?: (() => Promise<void>) | undefined;
 }
 
 export interface MemoryStoreOptions {
@@ -61,6 +71,10 @@ export class MemoryStore implements Store {
   private current = 0;
   private writing = false;
   private closed = false;
+  /** Commits in the log whose `sync` has not resolved yet: their events wait here, in commit order. */
+  private readonly undelivered: { readonly version: number; readonly events: readonly WatchEvent[] }[] = [];
+  /** The journal could not make the log durable: no write is accepted any more. */
+  private broken: StevedoreError | undefined;
   private readonly reader: ReadTx;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -81,6 +95,7 @@ export class MemoryStore implements Store {
 
   update<T>(fn: (tx: WriteTx) => T): Promise<T> {
     if (this.closed) return Promise.reject(unavailable('the store is closed'));
+    if (this.broken !== undefined) return Promise.reject(this.broken);
     // A nested update would commit inside its parent and could not be rolled back with it.
     if (this.writing) throw system('store.update called inside another store.update');
     this.writing = true;
@@ -89,8 +104,8 @@ export class MemoryStore implements Store {
       const result = fn(tx);
       if (isThenable(result)) throw system('store.update: the transaction function must be synchronous (it returned a promise)');
       tx.close();
-      this.commit(tx);
-      return Promise.resolve(result);
+      if (!this.commit(tx) || this.journal?.sync === undefined) return Promise.resolve(result);
+      return this.durable(tx.commitVersion).then(() => result);
     } catch (err) {
       tx.close();
       tx.rollback();
@@ -102,7 +117,9 @@ export class MemoryStore implements Store {
 
   watch(options: WatchOptions = {}): AsyncIterable<WatchEvent> {
     if (this.closed) throw unavailable('the store is closed');
-    const w = new Watcher(this.watchQueueLimit, options.kinds, (x) => this.watchers.delete(x));
+    if (this.broken !== undefined) throw this.broken;
+    // `since`: a commit still waiting for its sync is in the state a snapshot taken now sees, so its events are not this watcher's.
+    const w = new Watcher(this.watchQueueLimit, options.kinds, (x) => this.watchers.delete(x), this.current);
     this.watchers.add(w);
     w.bindSignal(options.signal);
     return w;
@@ -121,10 +138,11 @@ export class MemoryStore implements Store {
   }
 
   /** Ends every watcher (after it drains what was committed) and refuses further writes; reads keep working. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.closed = true;
+    // Commits still on their way to disk are delivered before the watchers end.
+    if (this.undelivered.length > 0 && this.broken === undefined) await this.durable(this.current).catch(() => undefined);
     for (const w of [...this.watchers]) w.end();
-    return Promise.resolve();
   }
 
   // ---- internals shared with Reader and Transaction ----
@@ -165,8 +183,9 @@ export class MemoryStore implements Store {
     }
   }
 
-  private commit(tx: Transaction): void {
-    if (tx.events.length === 0) return; // a read-only transaction commits nothing
+  /** False for a read-only transaction, which commits nothing. */
+  private commit(tx: Transaction): boolean {
+    if (tx.events.length === 0) return false;
     const changes = tx.changes();
     try {
       this.journal?.append({ version: tx.commitVersion, changes });
@@ -175,8 +194,38 @@ export class MemoryStore implements Store {
       throw system('the store could not commit the transaction', err);
     }
     this.current = tx.commitVersion;
-    for (const event of tx.events) {
-      for (const w of this.watchers) if (w.wants(event.kind)) w.push(event);
+    if (this.journal?.sync === undefined) this.deliver(tx.commitVersion, tx.events);
+    else this.undelivered.push({ version: tx.commitVersion, events: tx.events });
+    return true;
+  }
+
+  /**
+   * Resolves once commit `version` is durable, after its events (and those of
+   * every commit before it: the log is durable as a prefix) reached the
+   * watchers. A failed sync breaks the store: what memory holds may not be on
+   * disk, so every watcher is failed and no write is accepted; the process
+   * must restart from what the disk has.
+   */
+  private durable(version: number): Promise<void> {
+    return this.journal!.sync!().then(
+      () => {
+        while (this.undelivered.length > 0 && this.undelivered[0]!.version <= version) {
+          const c = this.undelivered.shift()!;
+          this.deliver(c.version, c.events);
+        }
+      },
+      (err: unknown) => {
+        this.broken ??= unavailable(`the store could not make its log durable and accepts no more writes (restart to recover from disk): ${err instanceof Error ? err.message : String(err)}`);
+        this.undelivered.length = 0;
+        for (const w of [...this.watchers]) w.fail(this.broken);
+        throw this.broken;
+      },
+    );
+  }
+
+  private deliver(version: number, events: readonly WatchEvent[]): void {
+    for (const event of events) {
+      for (const w of this.watchers) if (w.since < version && w.wants(event.kind)) w.push(event);
     }
   }
 

@@ -29,6 +29,8 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
     private readonly limit: number,
     kinds: readonly ObjectKind[] | undefined,
     private readonly detach: (w: Watcher) => void,
+    /** The store version when the watch began: commits up to it are not this watcher's (see MemoryStore's group commit). */
+    readonly since = 0,
   ) {
     this.kinds = kinds === undefined ? undefined : new Set(kinds);
   }
@@ -67,7 +69,8 @@ export class Watcher implements AsyncIterableIterator<WatchEvent> {
     this.end();
   }
 
-  private fail(err: StevedoreError): void {
+  /** Drop the queue and throw `err` from the loop (fallen behind, or the store broke). */
+  fail(err: StevedoreError): void {
     this.failure = err;
     this.stop();
   }
