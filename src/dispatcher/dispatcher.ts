@@ -5,6 +5,7 @@ import type { RandomBytes } from '../pki/certificate.js';
 import { InvalidJoinTokenMessage, roleForJoinToken, WrongJoinTokenMessage } from '../pki/join-token.js';
 import { certIdentity, signNodeCsr } from '../pki/node-cert.js';
 import { readCertificate } from '../pki/certificate.js';
+import type { PeerIdentity } from '../pki/peer.js';
 import { nodeRoleOf, SwarmRoles, type SwarmRole } from '../pki/roles.js';
 import type { Store, WatchEvent } from '../store/index.js';
 import type { Clock } from '../util/clock.js';
@@ -77,6 +78,14 @@ export interface PeerCertificate {
   readonly authorizationError?: string;
   /** The leaf's DER; absent when the client sent no certificate. */
   readonly raw?: Uint8Array;
+  /**
+   * What the leaf says, already read (the server's way: src/pki/peer.ts
+   * caches it per connection and fingerprint). An agent's status reports and
+   * heartbeats are streams of its one connection, and parsing the DER for
+   * each was the gateway's largest cost per report. Without it, `raw` is
+   * parsed (tests).
+   */
+  readonly identity?: PeerIdentity;
 }
 
 interface LiveSession {
@@ -228,9 +237,11 @@ export class Dispatcher {
    * and name a node the store still has (a removed node is refused for good).
    */
   authenticate(peer: PeerCertificate): PeerNode {
-    if (peer.raw === undefined || peer.raw.length === 0) throw forbidden('a node certificate is required: join the swarm first');
+    const raw = peer.raw;
+    if (peer.identity === undefined && (raw === undefined || raw.length === 0)) throw forbidden('a node certificate is required: join the swarm first');
     if (!peer.authorized) throw forbidden(`certificate not accepted: ${peer.authorizationError ?? 'not signed by this swarm\'s CA'}`);
-    const id = certIdentity({ raw: peer.raw });
+    if (peer.identity?.ok === false) throw peer.identity.error;
+    const id = peer.identity?.identity ?? certIdentity({ raw: raw ?? new Uint8Array() });
     if (id.role !== SwarmRoles.manager && id.role !== SwarmRoles.worker) throw forbidden(`a certificate of role ${id.role} is not a node certificate`);
     const cluster = this.cluster();
     if (id.clusterId !== cluster.id) throw forbidden(`certificate belongs to another swarm (${id.clusterId})`);

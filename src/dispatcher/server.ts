@@ -1,6 +1,7 @@
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { peerIdentity } from '../pki/peer.js';
 import { StevedoreError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { Dispatcher, PeerCertificate } from './dispatcher.js';
@@ -62,13 +63,12 @@ function respondJson(stream: http2.ServerHttp2Stream, status: number, body: unkn
 }
 
 function peerOf(socket: TLSSocket): PeerCertificate {
-  const cert = socket.getPeerCertificate();
-  const raw = cert && Object.keys(cert).length > 0 ? cert.raw : undefined;
   const err = socket.authorizationError;
+  const known = peerIdentity(socket); // undefined: the client sent no certificate
   return {
     authorized: socket.authorized,
     ...(err ? { authorizationError: String(err) } : {}),
-    ...(raw ? { raw } : {}),
+    ...(known ? { identity: known } : {}),
   };
 }
 
