@@ -242,6 +242,7 @@ export function withNetworks(inner: Controller, instance: Instance, networks: Ov
     terminate: () => inner.terminate(),
     remove: () => inner.remove(),
     inspect: () => inner.inspect(),
+    preparedId: () => inner.preparedId?.(),
   };
 }
 
@@ -304,5 +305,6 @@ export function withDiscovery(inner: Controller, instance: Instance, discovery: 
       await inner.remove();
     },
     inspect: () => inner.inspect(),
+    preparedId: () => inner.preparedId?.(),
   };
 }

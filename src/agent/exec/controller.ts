@@ -24,6 +24,12 @@ export interface Controller {
   remove(): Promise<void>;
   /** The container as the engine sees it now, if there is one. */
   inspect(): Promise<ContainerState | undefined>;
+  /**
+   * The container's id once `prepare` made or found it, when the controller
+   * knows it without asking the engine (create answers with it). Spares the
+   * engine an inspect per task between prepare and start.
+   */
+  preparedId?(): string | undefined;
 }
 
 /** The step failed for a reason retrying cannot fix: the instance is rejected or failed. */
@@ -62,6 +68,10 @@ export class ContainerController implements Controller {
   }
 
   get id(): string | undefined {
+    return this.containerId;
+  }
+
+  preparedId(): string | undefined {
     return this.containerId;
   }
 

@@ -37,6 +37,7 @@ function fakeController(opts: { prepareFails?: boolean; exitCode?: number } = {}
       calls.push('remove');
     },
     async inspect() {
+      calls.push('inspect');
       return state;
     },
   };
@@ -62,8 +63,16 @@ test('an instance walks forward one state per step to complete', async () => {
   const { ctlr, calls } = fakeController();
   const { status, seen } = await runToRest('running', ctlr);
   assert.deepEqual(seen, ['accepted', 'preparing', 'ready', 'starting', 'running', 'complete']);
-  assert.deepEqual(calls, ['prepare', 'start', 'wait']);
+  assert.deepEqual(calls, ['prepare', 'inspect', 'start', 'inspect', 'wait', 'inspect']);
   assert.deepEqual(status.container, { containerId: 'c1', pid: 0, exitCode: 0 });
+});
+
+test('a controller that knows the id it prepared spares the engine the inspect before start', async () => {
+  const { ctlr, calls } = fakeController();
+  const knowing: Controller = { ...ctlr, preparedId: () => 'c1' };
+  const { seen } = await runToRest('ready', knowing);
+  assert.deepEqual(seen, ['accepted', 'preparing', 'ready']);
+  assert.deepEqual(calls, ['prepare']);
 });
 
 test('a non-zero exit fails the instance with Swarm\'s message', async () => {
@@ -77,21 +86,21 @@ test('a failed prepare rejects the instance and goes no further', async () => {
   const { status, seen } = await runToRest('running', ctlr);
   assert.deepEqual(seen, ['accepted', 'preparing', 'rejected']);
   assert.match(status.err ?? '', /No such image/);
-  assert.deepEqual(calls, ['prepare']);
+  assert.deepEqual(calls.filter((c) => c !== 'inspect'), ['prepare']);
 });
 
 test('desired ready prepares without starting', async () => {
   const { ctlr, calls } = fakeController();
   const { seen } = await runToRest('ready', ctlr);
   assert.deepEqual(seen, ['accepted', 'preparing', 'ready']);
-  assert.deepEqual(calls, ['prepare']);
+  assert.deepEqual(calls.filter((c) => c !== 'inspect'), ['prepare']);
 });
 
 test('desired shutdown stops the container and ends at shutdown', async () => {
   const { ctlr, calls } = fakeController();
   const { status, seen } = await runToRest('shutdown', ctlr, 'running');
   assert.deepEqual(seen, ['shutdown']);
-  assert.deepEqual(calls, ['shutdown']);
+  assert.deepEqual(calls, ['shutdown', 'inspect']);
   assert.equal(status.state, 'shutdown');
 });
 

@@ -68,8 +68,8 @@ export async function step(
           if (err instanceof FatalStepError) return fail('rejected', err);
           throw err;
         }
-        const c = await ctlr.inspect();
-        return to('ready', 'prepared', c ? { container: { containerId: c.id, pid: 0 } } : {});
+        const id = ctlr.preparedId?.() ?? (await ctlr.inspect())?.id;
+        return to('ready', 'prepared', id !== undefined ? { container: { containerId: id, pid: 0 } } : {});
       }
       case 'ready':
         return to('starting', 'starting');
