@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import type { Workload } from '../../../model/index.js';
 import { parseVersion } from '../../../manager/controlapi/common.js';
 import { createService, findWorkload, instancesOf, listServices, removeService, updateService } from '../../../manager/controlapi/services.js';
 import { serviceStatusCounts, workloadToSwarm } from '../../../translate/swarm/service.js';
@@ -6,6 +7,7 @@ import { invalidParameter, notImplemented } from '../../../util/errors.js';
 import { jsonBody } from '../body.js';
 import type { ApiContext } from '../context.js';
 import { parseFilters, queryBool, singleQuery } from '../resources-filters.js';
+import { jsonArray, SerializedObjects } from '../serialized.js';
 import { swarmOf } from './swarm.js';
 
 /**
@@ -16,6 +18,9 @@ import { swarmOf } from './swarm.js';
 export function servicesRoutes(ctx: ApiContext): Router {
   const router = Router();
   const deps = () => swarmOf(ctx).controlDeps();
+  /** A service's JSON without ServiceStatus depends on its workload alone (`docker service ps` asks for it three times per run). */
+  const serialized = new SerializedObjects<Workload>();
+  const serviceText = (w: Workload): string => serialized.text(w, [], () => workloadToSwarm(w));
 
   router.get('/services', (req, res) => {
     const q = req.query as Record<string, unknown>;
@@ -23,10 +28,11 @@ export function servicesRoutes(ctx: ApiContext): Router {
     const withStatus = queryBool(q, 'status');
     const body = deps().store.view((tx) => {
       const workloads = listServices(tx, filters);
-      const instances = withStatus ? instancesOf(tx, workloads) : [];
-      return workloads.map((w) => workloadToSwarm(w, withStatus ? { status: serviceStatusCounts(w, instances) } : {}));
+      if (!withStatus) return jsonArray(workloads.map(serviceText));
+      const instances = instancesOf(tx, workloads);
+      return JSON.stringify(workloads.map((w) => workloadToSwarm(w, { status: serviceStatusCounts(w, instances) })));
     });
-    res.json(body);
+    res.type('json').send(body);
   });
 
   router.post('/services/create', jsonBody(), async (req, res) => {
@@ -36,7 +42,7 @@ export function servicesRoutes(ctx: ApiContext): Router {
 
   // Every default is written out whatever `insertDefaults` says: the model keeps resolved values.
   router.get('/services/:id', (req, res) => {
-    res.json(workloadToSwarm(deps().store.view((tx) => findWorkload(tx, String(req.params['id'])))));
+    res.type('json').send(serviceText(deps().store.view((tx) => findWorkload(tx, String(req.params['id'])))));
   });
 
   router.post('/services/:id/update', jsonBody(), async (req, res) => {
