@@ -6,7 +6,7 @@ import { Component, changes, type ComponentDeps, type WatchEventOf } from '../or
 import { desiredChanged } from '../orchestrator/instances.js';
 
 export interface SchedulingLoopOptions extends ComponentDeps {
-  /** How long to gather pending instances before one scheduling pass (default 50 ms; 0: next turn). */
+  /** The least time between two scheduling passes (default 50 ms; 0: every turn may have one). */
   readonly tickMs?: number;
 }
 
@@ -27,13 +27,19 @@ type Watched = (typeof watched)[number];
 /**
  * The scheduler component (swarmkit's manager/scheduler around the pure
  * `schedule`). It watches for instances waiting for a node — `new` ones from
- * the orchestrator (there is no network allocator yet, so this is where
- * they become `pending`) and `pending` ones — and for changes that may make
- * room (nodes, instances that stop, workloads' ports). After a short tick it
- * builds one snapshot (nodes, instances, workloads), calls `schedule`, and
- * writes the plan in one store update: `nodeId` and status `assigned` for
- * the placed, status `pending` with Swarm's explanation in `err` ("no
- * suitable node (…)", what `docker service ps` shows) for the others.
+ * the orchestrator (those on no network become `pending` here; the allocator
+ * moves the others) and `pending` ones — and for changes that may make room
+ * (nodes, instances that stop, workloads' ports). A pass builds one snapshot
+ * (nodes, instances, workloads), calls `schedule`, and writes the plan in one
+ * store update: `nodeId` and status `assigned` for the placed, status
+ * `pending` with Swarm's explanation in `err` ("no suitable node (…)", what
+ * `docker service ps` shows) for the others.
+ *
+ * Batching, leading edge: the first instance to wait gets a pass on the next
+ * turn, and passes then come at most one per tick, each taking everything
+ * that waits. swarmkit waits for a 50 ms quiet gap before every pass instead;
+ * since the orchestrator writes all of a service's new tasks in one commit,
+ * that wait only delayed every `service create` and `scale` by 50 ms.
  *
  * Optimistic: an instance changed since the snapshot, or a node gone or no
  * longer ready, is skipped, and the change that caused it brings another
@@ -44,6 +50,7 @@ export class SchedulingLoop extends Component<Watched> {
   private readonly tickMs: number;
   private wanted = false;
   private tickTimer: unknown;
+  private lastPassAt = Number.NEGATIVE_INFINITY;
 
   constructor(opts: SchedulingLoopOptions) {
     super(opts);
@@ -74,9 +81,10 @@ export class SchedulingLoop extends Component<Watched> {
     this.tickTimer = undefined;
   }
 
-  /** Batches: the first event starts the tick, the pass runs when it ends. */
+  /** A pass now if the last one is a tick ago, else once it is. */
   protected flush(): Promise<void> {
     if (!this.wanted || this.tickTimer !== undefined) return Promise.resolve();
+    const wait = Math.max(0, this.lastPassAt + this.tickMs - this.clock.now());
     this.tickTimer = this.timers.setTimeout(() => {
       this.tickTimer = undefined;
       void this.pass().catch((err: unknown) => {
@@ -84,7 +92,7 @@ export class SchedulingLoop extends Component<Watched> {
         this.wanted = true;
         this.kick();
       });
-    }, this.tickMs);
+    }, wait);
     return Promise.resolve();
   }
 
@@ -98,6 +106,7 @@ export class SchedulingLoop extends Component<Watched> {
     }
     this.running = true;
     this.wanted = false;
+    this.lastPassAt = this.clock.now();
     try {
       const now = this.clock.now();
       const snap = this.store.view((tx) => {
