@@ -3,12 +3,14 @@
  * iptables chains hooked into the built-in ones (one jump twice, as an agent
  * restarted mid-apply leaves it) and the mesh's nftables table, in the host's
  * network namespace next to its own dockerd's rules. Everything of ours goes;
- * nothing else is touched.
+ * nothing else is touched. The command itself refuses while the engine runs.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanHost, ExecRunner, type CommandRunner } from '../../src/agent/network/index.js';
-import { testbedHosts } from '../support/testbed.js';
+import { repoRoot, testbedHosts } from '../support/testbed.js';
 
 const host = testbedHosts(1)[0]!;
 const runner: CommandRunner = new ExecRunner(`/var/run/netns/${host.namespace}`);
@@ -55,6 +57,18 @@ describe(`clean-host on ${host.name}`, () => {
 
   after(async () => {
     await runner.run('ip', ['link', 'del', 'stvkeep0']);
+  });
+
+  it('the command refuses while the host\'s engine answers, and touches nothing', async () => {
+    // In the test host's namespace: had the guard failed, only that namespace would have been cleaned.
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile('nsenter', [`--net=/var/run/netns/${host.namespace}`, process.execPath, path.join(repoRoot(), 'bin', 'stevedore.js'), 'agent', 'clean-host', '--engine', host.dockerHost, '--wireguard-interface', WG], (err, _out, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr }),
+      );
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /still answers; its containers may use this host's overlays\. Stop the engine first, or pass --force/);
+    assert.ok((await links()).includes('stvx-4999'), 'nothing was removed');
   });
 
   it('removes our links, chains and jumps and the mesh table, and says so', async () => {

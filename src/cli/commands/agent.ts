@@ -103,8 +103,29 @@ export function registerAgentCommands(program: Command): void {
     .command('clean-host')
     .description('Remove this host\'s overlay data plane (our links, iptables chains, mesh table) once its engine is stopped for good')
     .option('--wireguard-interface <name>', 'the WireGuard interface of encrypted overlays', 'stvwg0')
-    .action(async (o: { wireguardInterface: string }) => {
+    .option('--engine <url>', 'the host\'s Docker engine, which must be stopped first', 'unix:///var/run/docker.sock')
+    .option('--force', 'clean even though the engine still answers (its containers lose their overlays)', false)
+    .action(async (o: { wireguardInterface: string; engine: string; force: boolean }) => {
+      // While the engine runs, its containers (live-restored ones too) may sit on these overlays.
+      if (!o.force && (await engineAnswers(o.engine))) {
+        console.error(`Error: the engine at ${o.engine} still answers; its containers may use this host's overlays. Stop the engine first, or pass --force.`);
+        process.exitCode = 1;
+        return;
+      }
       const r = await cleanHost(new ExecRunner(), { wireguardInterface: o.wireguardInterface });
       console.log(`removed: ${r.links.length} links${r.links.length ? ` (${r.links.join(' ')})` : ''}, ${r.chains.length} chains${r.chains.length ? ` (${r.chains.join(' ')})` : ''}, ${r.nftTable ? 'the mesh table' : 'no mesh table'}`);
     });
+}
+
+/** Whether a Docker engine answers `_ping` at `url` within two seconds. */
+async function engineAnswers(url: string): Promise<boolean> {
+  const engine = new Engine(parseEngineUrl(url));
+  try {
+    await Promise.race([engine.docker.ping(), new Promise((_r, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    engine.close();
+  }
 }
