@@ -301,16 +301,25 @@ async function main(): Promise<void> {
   const rows = Object.keys(ours[0] ?? {});
   const pick = (runs: readonly Record<string, number>[], k: string) => median(runs.map((r) => r[k]).filter((x): x is number => x !== undefined));
   const each = (runs: readonly Record<string, number>[], k: string) => runs.map((r) => fmt(r[k])).join('/');
+  const fmt2 = (x: number | undefined) => (x === undefined ? '—' : x.toFixed(2));
   console.log(`medians of ${rounds} round(s); every run in the last columns`);
   console.log(['figure'.padEnd(22), 'Stevedore', 'Swarm', 'ratio', 'floor', 'ours−floor', 'swarm−floor', 'runs (ours | swarm)'].join('\t'));
+  const verdicts: string[] = [];
+  const verdict = (ok: boolean, what: string) => verdicts.push(`${ok ? 'PASS' : 'MISS'}  ${what}`);
   for (const k of rows) {
     const a = pick(ours, k);
     const b = pick(theirs, k);
     const fl = pick(floors, k);
     console.log(
-      [k.padEnd(22), fmt(a), fmt(b), a !== undefined && b ? (a / b).toFixed(2) : '—', fmt(fl), fl !== undefined && a !== undefined ? fmt(a - fl) : '—', fl !== undefined && b !== undefined ? fmt(b - fl) : '—', `${each(ours, k)} | ${each(theirs, k)}`].join('\t'),
+      [k.padEnd(22), fmt2(a), fmt2(b), a !== undefined && b ? (a / b).toFixed(2) : '—', fmt2(fl), fl !== undefined && a !== undefined ? fmt2(a - fl) : '—', fl !== undefined && b !== undefined ? fmt2(b - fl) : '—', `${each(ours, k)} | ${each(theirs, k)}`].join('\t'),
     );
+    // The issue's targets: every figure ≤ Swarm's; overhead over the floor ≤ half of Swarm's; a dead host's replicas back within 8 s.
+    if (a !== undefined && b !== undefined) verdict(a <= b, `${k}: ${fmt2(a)} s ≤ Swarm's ${fmt2(b)} s`);
+    if (a !== undefined && b !== undefined && fl !== undefined) verdict(a - fl <= (b - fl) / 2, `${k}: overhead ${fmt2(a - fl)} s ≤ half of Swarm's ${fmt2(b - fl)} s`);
+    if (k.startsWith('host killed') && a !== undefined) verdict(a <= 8, `${k}: ${fmt2(a)} s ≤ 8 s`);
   }
+  console.log('targets (medians):');
+  for (const v of verdicts) console.log(`  ${v}`);
 }
 
 main().catch((err: unknown) => {
