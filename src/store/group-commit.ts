@@ -5,8 +5,10 @@ import { dirname } from 'node:path';
  * fsyncs of one file, shared: `sync()` resolves once everything written to the
  * file before the call is on disk. At most one fsync runs at a time (on libuv's
  * thread pool); callers arriving meanwhile wait for the next, which covers all
- * of them. A write made while an fsync runs may or may not be in it, so each
- * fsync only answers for the writes counted before it began.
+ * of them. An fsync starts once the current run of code is done (a microtask),
+ * so commits made in one turn share the first one. A write made while an fsync
+ * runs may or may not be in it, so each fsync only answers for the writes
+ * counted before it began.
  */
 export class GroupCommit {
   private fd: number | undefined;
@@ -34,7 +36,7 @@ export class GroupCommit {
     if (upTo <= this.flushed) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.waiting.push({ upTo, resolve, reject });
-      this.running ??= this.flush();
+      this.running ??= Promise.resolve().then(() => this.flush());
     });
   }
 

@@ -31,7 +31,9 @@ export interface Commit {
  * commits made while the previous flush was under way. The store then tells
  * nobody of a commit, neither its writer nor any watcher, before its `sync`
  * resolves; only reads see it earlier (the next transaction must build on it).
- * A crash can so lose only a tail of commits that nobody acted on. Without
+ * A power cut can so lose only a tail of commits that no writer was told of
+ * and no watcher heard of; a reader may have seen them (an agent sent such a
+ * task removes its container once the manager no longer assigns it). Without
  * `sync`, `append` itself is taken as durable.
  */
 export interface Journal {

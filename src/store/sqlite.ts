@@ -91,6 +91,11 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** fsyncs of the log so far (group commit); undefined with `synchronous: 'normal'`, which makes none. */
+  get logFsyncs(): number | undefined {
+    return this.groupCommit?.fsyncs;
+  }
+
   view<T>(fn: (tx: ReadTx) => T): T {
     return this.memory.view(fn);
   }

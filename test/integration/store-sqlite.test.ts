@@ -116,3 +116,28 @@ test('a newer schema, an unmigratable older one, or a foreign database is refuse
   db.close();
   assert.throws(() => new SqliteStore(foreign), /is not a stevedore store/);
 });
+
+test('by default, commits are fsynced by group commit: a burst of updates shares fsyncs, and every writer and watcher hears once it is durable', async () => {
+  const files = fresh();
+  const store = new SqliteStore(files);
+  const events = store.watch({ kinds: ['config'] })[Symbol.asyncIterator]();
+  assert.equal(store.logFsyncs, 0);
+  // 40 updates from 40 callers, none awaiting the others (as 40 agents' status reports arrive).
+  const written = Array.from({ length: 40 }, (_, i) => store.update((tx) => tx.create('config', newConfig(`c${i}`, `cfg${i}`, Buffer.from('x')))));
+  await Promise.all(written);
+  const fsyncs = store.logFsyncs ?? 0;
+  assert.ok(fsyncs >= 1 && fsyncs < 40, `${fsyncs} fsyncs for 40 commits`);
+  for (let i = 0; i < 40; i++) assert.equal((await events.next()).value?.object.id, `c${i}`, 'in commit order');
+  await store.close();
+  // Reopened: all 40 are there.
+  const again = new SqliteStore(files);
+  assert.equal(again.view((tx) => tx.list('config').length), 40);
+  await again.close();
+});
+
+test("synchronous: 'normal' makes no fsync of its own", async () => {
+  const store = new SqliteStore({ ...fresh(), synchronous: 'normal' });
+  await store.update((tx) => tx.create('config', newConfig('c1', 'cfg', Buffer.from('x'))));
+  assert.equal(store.logFsyncs, undefined);
+  await store.close();
+});
