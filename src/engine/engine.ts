@@ -52,6 +52,15 @@ function newDocker(options: Docker.DockerOptions): Docker {
   }
 }
 
+/**
+ * Kept-alive sockets, as many as there are requests in flight. A cap would be
+ * reached by requests that last (`docker wait`, `logs -f`, `stats`: one per
+ * user, per attached compose service), and every other call to the engine
+ * would then queue behind them; the engine is the only server here and bounds
+ * itself. Idle sockets are capped by Node's default (256).
+ */
+const pooled: http.AgentOptions = { keepAlive: true, maxSockets: Infinity };
+
 /** One Docker engine: dockerode for calls, raw HTTP for pass-through streams. */
 export class Engine {
   readonly docker: Docker;
@@ -60,7 +69,7 @@ export class Engine {
   constructor(readonly endpoint: EngineEndpoint) {
     if (endpoint.kind === 'unix') {
       this.docker = newDocker({ socketPath: endpoint.socketPath, version: `v${ENGINE_API_VERSION}` });
-      this.agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+      this.agent = new http.Agent(pooled);
     } else if (endpoint.tls) {
       const servername = endpoint.tls.servername;
       const identity = servername === undefined ? undefined : (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(servername, cert);
@@ -74,10 +83,10 @@ export class Engine {
         version: `v${ENGINE_API_VERSION}`,
         ...(identity ? { checkServerIdentity: identity } : {}),
       });
-      this.agent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: endpoint.tls.ca, cert: endpoint.tls.cert, key: endpoint.tls.key, ...(identity ? { checkServerIdentity: identity } : {}) });
+      this.agent = new https.Agent({ ...pooled, ca: endpoint.tls.ca, cert: endpoint.tls.cert, key: endpoint.tls.key, ...(identity ? { checkServerIdentity: identity } : {}) });
     } else {
       this.docker = newDocker({ host: endpoint.host, port: endpoint.port, protocol: 'http', version: `v${ENGINE_API_VERSION}` });
-      this.agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+      this.agent = new http.Agent(pooled);
     }
   }
 

@@ -421,3 +421,42 @@ function tarOf(name: string, content: string): Buffer {
   const pad = Buffer.alloc((512 - (data.length % 512)) % 512);
   return Buffer.concat([header, data, pad, Buffer.alloc(1024)]);
 }
+
+describe('requests that last', () => {
+  const name = `${prefix}-waited`;
+  let server: http.Server;
+  let port = 0;
+
+  before(async () => {
+    await createContainer(name, { Image: 'busybox', Cmd: ['sleep', '600'] });
+    await request(app).post(`/v1.47/containers/${name}/start`).expect(204);
+    server = createDockerApiServer(ctx) as http.Server;
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  // Each `docker wait` (or `logs -f`, or an attached compose service) holds a
+  // connection to the engine for as long as it lasts; 70 of them once held up
+  // every other call to that engine (a pool of 64 sockets).
+  test('70 waits in flight do not hold up the other calls to the engine', async () => {
+    const waits = Array.from({ length: 70 }, () => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `/v1.47/containers/${name}/wait`, agent: false });
+      req.on('error', () => undefined);
+      req.end();
+      return req;
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      // `docker top` goes through to the engine as the waits do (src/api/docker/passthrough.ts).
+      const res = await request(app).get(`/v1.47/containers/${name}/top`).timeout(5_000).expect(200);
+      assert.ok(Array.isArray(res.body.Processes) && res.body.Processes.length > 0);
+    } finally {
+      for (const w of waits) w.destroy();
+    }
+  });
+});
