@@ -4,7 +4,8 @@ import type { Instance, TaskState } from '../model/index.js';
 import { defaultInstanceTemplate } from '../model/testing.js';
 import { MemoryStore } from '../store/index.js';
 import { container, newSecret } from '../store/testing/fixtures.js';
-import { assignmentsFor, diffAssignments, isAssignedHere } from './assignments.js';
+import { assignmentsFor, concernsNode, diffAssignments, isAssignedHere } from './assignments.js';
+import type { WatchEvent } from '../store/index.js';
 
 function instance(id: string, nodeId: string, state: TaskState, desired: TaskState = 'running', secretId?: string): Omit<Instance, 'version' | 'createdAt' | 'updatedAt'> {
   const c = container();
@@ -85,4 +86,31 @@ test("a status the agent reported is not echoed back; a desired-state change is"
   const c = store.view((tx) => assignmentsFor(tx, 'n1'));
   assert.deepEqual(diffAssignments(b, c).map((x) => x.action), ['update']);
   await store.close();
+});
+
+test('an agent\'s status report on an instance on no network concerns no node; anything more does', async () => {
+  const store = new MemoryStore();
+  const seen: WatchEvent[] = [];
+  const events = store.watch({ kinds: ['instance'] });
+  const reading = (async () => {
+    for await (const ev of events) seen.push(ev);
+  })();
+  await store.update((tx) => tx.create('instance', instance('i1', 'n1', 'assigned')));
+  const write = (fn: (i: Instance) => Instance) =>
+    store.update((tx) => {
+      const i = tx.get('instance', 'i1');
+      if (!i) throw new Error('missing');
+      tx.update('instance', fn(i));
+    });
+  await write((i) => ({ ...i, status: { ...i.status, state: 'accepted', message: 'accepted' } })); // leaves `assigned`: recomputed once
+  await write((i) => ({ ...i, status: { ...i.status, state: 'running', message: 'started' } }));
+  await write((i) => ({ ...i, desiredState: 'shutdown' }));
+  await write((i) => ({ ...i, status: { ...i.status, state: 'shutdown', message: 'shutdown' }, networks: [{ networkId: 'net1', addresses: ['10.0.1.5/24'], aliases: [] }] }));
+  await store.close();
+  await reading;
+  const set = store.view((tx) => assignmentsFor(tx, 'n1'));
+  assert.deepEqual(
+    seen.map((ev) => concernsNode(ev, 'n1', set)),
+    [true, true, false, true, true],
+  );
 });

@@ -117,6 +117,8 @@ function stableJson(i: Instance): string {
 export function concernsNode(ev: WatchEvent, nodeId: string, current: AssignmentSet): boolean {
   switch (ev.kind) {
     case 'instance':
+      // Most commits are agents' status reports; for these no node's set can change, so no set is recomputed.
+      if (ev.action === 'update' && isStatusReportOffNetwork(ev.old, ev.object)) return false;
       if (ev.object.nodeId === nodeId || (ev.action === 'update' && ev.old.nodeId === nodeId)) return true;
       if (onIngressOf(ev.object, current) || (ev.action === 'update' && onIngressOf(ev.old, current))) return true;
       // Another node's instance on one of our networks: a peer came, moved or went.
@@ -142,6 +144,22 @@ export function concernsNode(ev: WatchEvent, nodeId: string, current: Assignment
     case 'stack':
       return false;
   }
+}
+
+/**
+ * Only the observed status moved, on an instance past `assigned` and on no
+ * network. Its own node is not sent a status back (`sameAssignment`), and
+ * only instances on networks feed other nodes' sets (peers, service records,
+ * the routing mesh). Fields other than the status are compared by reference:
+ * stored objects are frozen and a status write keeps the rest as it was, so a
+ * field written anew only costs a recompute.
+ */
+export function isStatusReportOffNetwork(old: Instance, next: Instance): boolean {
+  if (old.networks.length > 0 || next.networks.length > 0) return false;
+  if (stateRank(old.status.state) <= assignedRank || stateRank(next.status.state) <= assignedRank) return false;
+  const keys = Object.keys(next) as (keyof Instance)[];
+  if (keys.length !== Object.keys(old).length) return false;
+  return keys.every((k) => k === 'status' || k === 'version' || k === 'updatedAt' || old[k] === next[k]);
 }
 
 function onNetworkOf(i: Instance, current: AssignmentSet): boolean {
