@@ -292,6 +292,20 @@ describe('node remove', () => {
     assert.ok(host.commands.some((c) => c.includes(' agent leave --agent unix:///run/stevedore/agent.sock')));
     assert.equal(host.running, false);
     assert.deepEqual(cluster.removed, [{ id: 'node2', force: false }]);
+    assert.ok(!host.commands.some((c) => c.includes(' agent clean-host')), 'the agent cleaned up as it left');
+  });
+
+  it('with --force over a dead agent: stops it, then removes what leaving would have (containers, overlays), then purges', async () => {
+    const { host, cluster, listener, deps } = setup();
+    host.files.set(HostPaths.stateFile, JSON.stringify({ nodeId: 'node2', clusterId: 'cluster1' }));
+    cluster.nodesById.set('node2', node('node2', 'down'));
+    await removeNode({ ...access, force: true, purge: true }, deps);
+    const clean = host.commands.findIndex((c) => c === '/usr/bin/node /opt/stevedore/current/stevedore.mjs agent clean-host --remove-containers --engine unix:///var/run/docker.sock');
+    const stop = host.commands.findIndex((c) => c.startsWith('for f in /run/stevedore/supervisor.pid'));
+    const purge = host.commands.findIndex((c) => c.startsWith('rm -rf /opt/stevedore/*'));
+    assert.ok(stop >= 0 && clean > stop && purge > clean, `stop, clean, purge in order: ${host.commands.join(' | ')}`);
+    assert.deepEqual(cluster.removed, [{ id: 'node2', force: true }]);
+    assert.ok(listener.events.some((e) => /^done \d+ stopped; \/opt\/stevedore and \/var\/lib\/stevedore-agent emptied/.test(e)), listener.events.join('\n'));
   });
 
   it('with --force removes an unreachable host\'s node found by its address', async () => {

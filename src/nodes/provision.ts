@@ -81,6 +81,8 @@ interface Ctx {
   facts?: ClusterFacts;
   host?: HostFacts;
   stateNodeId?: string;
+  /** The agent did not leave (dead, or --force over a failed leave): what leaving removes is still on the host. */
+  leftUncleanly?: boolean;
   existing?: ClusterNode;
   joinedNow?: boolean;
   version?: string | undefined;
@@ -473,6 +475,7 @@ export async function removeNode(options: RemoveOptions, deps: ProvisionDeps): P
           throw stepError('unavailable', 'the agent is not running, so it cannot leave cleanly (--force forgets its identity and removes the node anyway)');
         }
         await run(session, forgetCommand, 'forgetting the identity');
+        c.leftUncleanly = true;
         return { summary: 'identity forgotten on the host (--force)' };
       },
     },
@@ -485,11 +488,18 @@ export async function removeNode(options: RemoveOptions, deps: ProvisionDeps): P
         c.host ??= await hostFactsForRemove(session);
         await run(session, stopCommand(c.host.supervisor), 'stopping the agent', 30_000);
         if (c.host.supervisor === 'systemd') await run(session, `systemctl disable ${UnitName} 2>/dev/null; rm -f ${HostPaths.unit}; systemctl daemon-reload`, 'removing the unit');
+        let cleaned = '';
+        if (c.leftUncleanly === true) {
+          // A leaving agent removes its containers, overlays and mesh rules; one that could not leave left them: the same, from outside.
+          const cmd = [sh(c.host.nodePath), `${HostPaths.current}/${BundleName}`, 'agent', 'clean-host', '--remove-containers', '--engine', `unix://${HostPaths.engineSocket}`].join(' ');
+          const r = await session.exec(cmd, { timeoutMs: 120_000 });
+          cleaned = r.code === 0 ? `; ${r.stdout.trim().split('\n').join('; ')}` : `; cleaning the host failed: ${(r.stderr.trim() || r.stdout.trim()).slice(0, 300)}`;
+        }
         if (options.purge === true) {
           await run(session, `rm -rf ${HostPaths.releases}/* ${HostPaths.state}/* ${HostPaths.run}/*`, 'purging');
-          return { summary: `stopped; ${HostPaths.releases} and ${HostPaths.state} emptied` };
+          return { summary: `stopped; ${HostPaths.releases} and ${HostPaths.state} emptied${cleaned}` };
         }
-        return { summary: `stopped (releases kept in ${HostPaths.releases}; --purge removes them)` };
+        return { summary: `stopped (releases kept in ${HostPaths.releases}; --purge removes them)${cleaned}` };
       },
     },
     {

@@ -3,13 +3,15 @@
  * iptables chains hooked into the built-in ones (one jump twice, as an agent
  * restarted mid-apply leaves it) and the mesh's nftables table, in the host's
  * network namespace next to its own dockerd's rules. Everything of ours goes;
- * nothing else is touched. The command itself refuses while the engine runs.
+ * nothing else is touched. The command itself refuses while the engine runs,
+ * unless told to remove the agent's containers first (`--remove-containers`).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanHost, ExecRunner, type CommandRunner } from '../../src/agent/network/index.js';
+import { ensureImage } from '../support/gateway.js';
 import { repoRoot, testbedHosts } from '../support/testbed.js';
 
 const host = testbedHosts(1)[0]!;
@@ -28,6 +30,20 @@ const links = async (): Promise<string[]> =>
     .map((l) => (l.split(': ')[1] ?? '').split('@')[0] ?? '')
     .filter(Boolean);
 const rules = async (table: string): Promise<string> => must('iptables', '-w', '-t', table, '-S');
+
+/** The real command in the test host's network namespace (where its links are), against its engine. */
+function cleanHostCommand(...extra: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const args = [`--net=/var/run/netns/${host.namespace}`, process.execPath, path.join(repoRoot(), 'bin', 'stevedore.js'), 'agent', 'clean-host', '--engine', host.dockerHost, '--wireguard-interface', WG, ...extra];
+  return new Promise((resolve) => {
+    execFile('nsenter', args, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+  });
+}
+
+async function docker(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('/usr/local/bin/docker', ['-H', host.dockerHost, ...args], (err, stdout, stderr) => (err ? reject(new Error(`docker ${args.join(' ')}: ${stderr}`)) : resolve(stdout.trim())));
+  });
+}
 
 describe(`clean-host on ${host.name}`, () => {
   let othersBefore: string[] = [];
@@ -61,11 +77,7 @@ describe(`clean-host on ${host.name}`, () => {
 
   it('the command refuses while the host\'s engine answers, and touches nothing', async () => {
     // In the test host's namespace: had the guard failed, only that namespace would have been cleaned.
-    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      execFile('nsenter', [`--net=/var/run/netns/${host.namespace}`, process.execPath, path.join(repoRoot(), 'bin', 'stevedore.js'), 'agent', 'clean-host', '--engine', host.dockerHost, '--wireguard-interface', WG], (err, _out, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr }),
-      );
-    });
+    const r = await cleanHostCommand();
     assert.equal(r.code, 1);
     assert.match(r.stderr, /still answers; its containers may use this host's overlays\. Stop the engine first, or pass --force/);
     assert.ok((await links()).includes('stvx-4999'), 'nothing was removed');
@@ -94,5 +106,26 @@ describe(`clean-host on ${host.name}`, () => {
 
   it('a second run finds nothing to do', async () => {
     assert.deepEqual(await cleanHost(runner, { wireguardInterface: WG }), { links: [], chains: [], nftTable: false });
+  });
+
+  // What `stevedore node remove --force` runs on a host whose agent died: leaving, done from outside.
+  it('--remove-containers: the agent\'s containers go, then its overlays, though the engine answers; the user\'s containers stay', async () => {
+    await ensureImage(host.dockerHost);
+    await must('ip', 'link', 'add', 'stvx-4998', 'type', 'bridge');
+    const ours = await docker('run', '-d', '--label', 'io.stevedore.managed=true', 'busybox', 'sleep', '600');
+    const theirs = await docker('run', '-d', 'busybox', 'sleep', '600');
+    try {
+      const r = await cleanHostCommand('--remove-containers');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /removed: [1-9]\d* containers? the agent made/);
+      assert.match(r.stdout, /removed: 1 links \(stvx-4998\)/);
+      const left = (await docker('ps', '-aq', '--no-trunc')).split('\n');
+      assert.ok(!left.includes(ours), 'the agent\'s container is gone');
+      assert.ok(left.includes(theirs), 'the user\'s container stays');
+      assert.ok(!(await links()).includes('stvx-4998'));
+    } finally {
+      await docker('rm', '-f', ours, theirs).catch(() => '');
+      await runner.run('ip', ['link', 'del', 'stvx-4998']);
+    }
   });
 });

@@ -5,7 +5,8 @@ import type { CommandRunner } from './runner.js';
 /**
  * Removing every piece of a host's overlay data plane at once: what `stevedore
  * agent clean-host` does once the host's engine is stopped for good (the
- * quickstart's `stop`). While an agent runs, each network's own teardown does
+ * quickstart's `stop`), or once the agent's containers are removed (`node remove
+ * --force` where the agent died). While an agent runs, each network's own teardown does
  * this piece by piece; live-restore means an agent that merely exits leaves it
  * all in place for the containers that keep running. With the engine gone,
  * nothing uses it.

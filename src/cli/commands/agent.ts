@@ -4,6 +4,7 @@ import { Engine, parseEngineUrl } from '../../engine/index.js';
 import { createLogger } from '../../util/log.js';
 import { DockerExecutor, joinCluster, startAgent, StateDir } from '../../agent/index.js';
 import { cleanHost, ExecRunner } from '../../agent/network/index.js';
+import { ContainerAdapter } from '../../agent/exec/adapter.js';
 
 const defaultSocket = 'unix:///run/stevedore/agent.sock';
 
@@ -101,13 +102,19 @@ export function registerAgentCommands(program: Command): void {
 
   agent
     .command('clean-host')
-    .description('Remove this host\'s overlay data plane (our links, iptables chains, mesh table) once its engine is stopped for good')
+    .description('Remove this host\'s overlay data plane (our links, iptables chains, mesh table) once its engine is stopped for good, or once the agent\'s containers are gone (--remove-containers)')
     .option('--wireguard-interface <name>', 'the WireGuard interface of encrypted overlays', 'stvwg0')
     .option('--engine <url>', 'the host\'s Docker engine, which must be stopped first', 'unix:///var/run/docker.sock')
     .option('--force', 'clean even though the engine still answers (its containers lose their overlays)', false)
-    .action(async (o: { wireguardInterface: string; engine: string; force: boolean }) => {
+    .option('--remove-containers', 'first remove the containers the agent made, as leaving the swarm does; the overlays then go even though the engine answers', false)
+    .action(async (o: { wireguardInterface: string; engine: string; force: boolean; removeContainers: boolean }) => {
+      if (o.removeContainers && (await engineAnswers(o.engine))) {
+        // What a dead agent could not do on its way out (`stevedore node remove --force`): its tasks' containers go.
+        const removed = await removeManagedContainers(o.engine);
+        console.log(`removed: ${removed} container${removed === 1 ? '' : 's'} the agent made`);
+      }
       // While the engine runs, its containers (live-restored ones too) may sit on these overlays.
-      if (!o.force && (await engineAnswers(o.engine))) {
+      if (!o.force && !o.removeContainers && (await engineAnswers(o.engine))) {
         console.error(`Error: the engine at ${o.engine} still answers; its containers may use this host's overlays. Stop the engine first, or pass --force.`);
         process.exitCode = 1;
         return;
@@ -115,6 +122,19 @@ export function registerAgentCommands(program: Command): void {
       const r = await cleanHost(new ExecRunner(), { wireguardInterface: o.wireguardInterface });
       console.log(`removed: ${r.links.length} links${r.links.length ? ` (${r.links.join(' ')})` : ''}, ${r.chains.length} chains${r.chains.length ? ` (${r.chains.join(' ')})` : ''}, ${r.nftTable ? 'the mesh table' : 'no mesh table'}`);
     });
+}
+
+/** Removes every container carrying the agent's `managed` label, running or not; how many went. */
+async function removeManagedContainers(url: string): Promise<number> {
+  const engine = new Engine(parseEngineUrl(url));
+  try {
+    const adapter = new ContainerAdapter(engine);
+    const ours = await adapter.listManaged();
+    for (const c of ours) await adapter.remove(c.Id);
+    return ours.length;
+  } finally {
+    engine.close();
+  }
 }
 
 /** Whether a Docker engine answers `_ping` at `url` within two seconds. */
