@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { HeartbeatResponse, RenewResponse, RestartNoticeRequest, SessionMessage, SessionRequest, StatusUpdateRequest } from '../dispatcher/protocol.js';
 import { Engine, parseEngineUrl } from '../engine/index.js';
 import { createNodeKeyAndCsr, readCertificate } from '../pki/index.js';
@@ -10,7 +9,7 @@ import { backoffDelay, defaultBackoff, nextManager, type BackoffPolicy } from '.
 import { sameDescription } from './describe.js';
 import { DockerExecutor, type Executor } from './exec/executor.js';
 import type { TranslateInstance } from './exec/container-config.js';
-import { TmpfsHostFiles, type HostFiles } from './secrets.js';
+import { hostFilesDir, TmpfsHostFiles, type HostFiles } from './secrets.js';
 import { joinCluster } from './join.js';
 import { planRenewal, retryRenewalIn } from './renewal.js';
 import { ManagerConnection } from './session/connection.js';
@@ -125,7 +124,7 @@ export class Agent {
     this.clock = opts.clock ?? systemClock;
     this.timers = opts.timers ?? systemTimers;
     this.random = opts.random ?? Math.random;
-    this.files = opts.files ?? new TmpfsHostFiles({ dir: join(opts.runDir ?? join(opts.stateDir, 'run'), 'files'), log: this.log });
+    this.files = opts.files ?? new TmpfsHostFiles({ dir: hostFilesDir(opts.stateDir, opts.runDir), log: this.log });
     const overlayOn = opts.overlay !== undefined && opts.overlay !== false;
     this.overlays = overlayOn
       ? new AgentOverlays({

@@ -8,7 +8,7 @@ export { DockerExecutor, type Executor } from './exec/executor.js';
 export type { Controller } from './exec/controller.js';
 export { minimalContainerConfig, type TranslateInstance, type TranslateContext, type ContainerCreateRequest, type HostFilePaths } from './exec/container-config.js';
 export { swarmContainerConfig, swarmTranslation, type NetworksOf } from './exec/translate.js';
-export { TmpfsHostFiles, systemTmpfs, type HostFiles, type TmpfsMounter } from './secrets.js';
+export { hostFilesDir, TmpfsHostFiles, systemTmpfs, type HostFiles, type TmpfsMounter } from './secrets.js';
 export { Labels as AgentLabels, instanceLabels, recoverFromLabels } from './labels.js';
 export { StateDir, type NodeIdentity } from './state-dir.js';
 export { joinCluster } from './join.js';

@@ -65,6 +65,11 @@ export const systemTmpfs: TmpfsMounter = {
   },
 };
 
+/** Where an agent mounts its secrets tmpfs: `<run dir>/files`, the run dir defaulting to `<state dir>/run`. */
+export function hostFilesDir(stateDir: string, runDir?: string): string {
+  return join(runDir ?? join(stateDir, 'run'), 'files');
+}
+
 export interface TmpfsHostFilesOptions {
   /** The tmpfs mount point, e.g. /run/stevedore/agent/files. */
   readonly dir: string;

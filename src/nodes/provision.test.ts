@@ -300,7 +300,7 @@ describe('node remove', () => {
     host.files.set(HostPaths.stateFile, JSON.stringify({ nodeId: 'node2', clusterId: 'cluster1' }));
     cluster.nodesById.set('node2', node('node2', 'down'));
     await removeNode({ ...access, force: true, purge: true }, deps);
-    const clean = host.commands.findIndex((c) => c === '/usr/bin/node /opt/stevedore/current/stevedore.mjs agent clean-host --remove-containers --engine unix:///var/run/docker.sock');
+    const clean = host.commands.findIndex((c) => c === '/usr/bin/node /opt/stevedore/current/stevedore.mjs agent clean-host --remove-containers --engine unix:///var/run/docker.sock --state-dir /var/lib/stevedore-agent');
     const stop = host.commands.findIndex((c) => c.startsWith('for f in /run/stevedore/supervisor.pid'));
     const purge = host.commands.findIndex((c) => c.startsWith('rm -rf /opt/stevedore/*'));
     assert.ok(stop >= 0 && clean > stop && purge > clean, `stop, clean, purge in order: ${host.commands.join(' | ')}`);

@@ -490,8 +490,9 @@ export async function removeNode(options: RemoveOptions, deps: ProvisionDeps): P
         if (c.host.supervisor === 'systemd') await run(session, `systemctl disable ${UnitName} 2>/dev/null; rm -f ${HostPaths.unit}; systemctl daemon-reload`, 'removing the unit');
         let cleaned = '';
         if (c.leftUncleanly === true) {
-          // A leaving agent removes its containers, overlays and mesh rules; one that could not leave left them: the same, from outside.
-          const cmd = [sh(c.host.nodePath), `${HostPaths.current}/${BundleName}`, 'agent', 'clean-host', '--remove-containers', '--engine', `unix://${HostPaths.engineSocket}`].join(' ');
+          // A leaving agent removes its containers, secrets tmpfs, overlays and mesh rules; one that could not leave left them
+          // (and `--purge` cannot empty a state directory with the tmpfs still mounted in it): the same, from outside.
+          const cmd = [sh(c.host.nodePath), `${HostPaths.current}/${BundleName}`, 'agent', 'clean-host', '--remove-containers', '--engine', `unix://${HostPaths.engineSocket}`, '--state-dir', HostPaths.state].join(' ');
           const r = await session.exec(cmd, { timeoutMs: 120_000 });
           cleaned = r.code === 0 ? `; ${r.stdout.trim().split('\n').join('; ')}` : `; cleaning the host failed: ${(r.stderr.trim() || r.stdout.trim()).slice(0, 300)}`;
         }

@@ -8,8 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { hostFilesDir, systemTmpfs } from '../../src/agent/index.js';
 import { cleanHost, ExecRunner, type CommandRunner } from '../../src/agent/network/index.js';
 import { ensureImage } from '../support/gateway.js';
 import { repoRoot, testbedHosts } from '../support/testbed.js';
@@ -109,15 +112,24 @@ describe(`clean-host on ${host.name}`, () => {
   });
 
   // What `stevedore node remove --force` runs on a host whose agent died: leaving, done from outside.
-  it('--remove-containers: the agent\'s containers go, then its overlays, though the engine answers; the user\'s containers stay', async () => {
+  it('--remove-containers: the agent\'s containers and secrets tmpfs go, then its overlays, though the engine answers; the user\'s containers stay', async () => {
     await ensureImage(host.dockerHost);
     await must('ip', 'link', 'add', 'stvx-4998', 'type', 'bridge');
+    // The tmpfs a killed agent leaves mounted in its state directory, holding a secret.
+    const stateDir = await mkdtemp(path.join(tmpdir(), 'stv-clean-state-'));
+    const files = hostFilesDir(stateDir);
+    await mkdir(files, { recursive: true });
+    await systemTmpfs.mount(files);
+    await writeFile(path.join(files, 'secret'), 'not-on-disk');
     const ours = await docker('run', '-d', '--label', 'io.stevedore.managed=true', 'busybox', 'sleep', '600');
     const theirs = await docker('run', '-d', 'busybox', 'sleep', '600');
     try {
-      const r = await cleanHostCommand('--remove-containers');
+      const r = await cleanHostCommand('--remove-containers', '--state-dir', stateDir);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /removed: [1-9]\d* containers? the agent made/);
+      assert.match(r.stdout, /removed: the secrets tmpfs at /);
+      assert.equal(await systemTmpfs.isMounted(files), false);
+      await rm(stateDir, { recursive: true }); // what --purge then does: it fails on a mount point
       assert.match(r.stdout, /removed: 1 links \(stvx-4998\)/);
       const left = (await docker('ps', '-aq', '--no-trunc')).split('\n');
       assert.ok(!left.includes(ours), 'the agent\'s container is gone');
@@ -126,6 +138,8 @@ describe(`clean-host on ${host.name}`, () => {
     } finally {
       await docker('rm', '-f', ours, theirs).catch(() => '');
       await runner.run('ip', ['link', 'del', 'stvx-4998']);
+      if (await systemTmpfs.isMounted(files)) await systemTmpfs.unmount(files, false);
+      await rm(stateDir, { recursive: true, force: true });
     }
   });
 });

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { Command } from 'commander';
 import { Engine, parseEngineUrl } from '../../engine/index.js';
 import { createLogger } from '../../util/log.js';
-import { DockerExecutor, joinCluster, startAgent, StateDir } from '../../agent/index.js';
+import { DockerExecutor, hostFilesDir, joinCluster, startAgent, StateDir, systemTmpfs } from '../../agent/index.js';
 import { cleanHost, ExecRunner } from '../../agent/network/index.js';
 import { ContainerAdapter } from '../../agent/exec/adapter.js';
 
@@ -106,12 +106,21 @@ export function registerAgentCommands(program: Command): void {
     .option('--wireguard-interface <name>', 'the WireGuard interface of encrypted overlays', 'stvwg0')
     .option('--engine <url>', 'the host\'s Docker engine, which must be stopped first', 'unix:///var/run/docker.sock')
     .option('--force', 'clean even though the engine still answers (its containers lose their overlays)', false)
-    .option('--remove-containers', 'first remove the containers the agent made, as leaving the swarm does; the overlays then go even though the engine answers', false)
-    .action(async (o: { wireguardInterface: string; engine: string; force: boolean; removeContainers: boolean }) => {
-      if (o.removeContainers && (await engineAnswers(o.engine))) {
-        // What a dead agent could not do on its way out (`stevedore node remove --force`): its tasks' containers go.
-        const removed = await removeManagedContainers(o.engine);
-        console.log(`removed: ${removed} container${removed === 1 ? '' : 's'} the agent made`);
+    .option('--remove-containers', 'first remove the containers the agent made and its secrets tmpfs, as leaving the swarm does; the overlays then go even though the engine answers', false)
+    .option('--state-dir <dir>', 'with --remove-containers: the agent\'s state directory (its secrets tmpfs is under it)', '/var/lib/stevedore/agent')
+    .action(async (o: { wireguardInterface: string; engine: string; force: boolean; removeContainers: boolean; stateDir: string }) => {
+      if (o.removeContainers) {
+        // What a dead agent could not do on its way out (`stevedore node remove --force`): its tasks' containers go,
+        // then the tmpfs their secrets were in (a killed agent leaves it mounted; nothing holds it any more).
+        if (await engineAnswers(o.engine)) {
+          const removed = await removeManagedContainers(o.engine);
+          console.log(`removed: ${removed} container${removed === 1 ? '' : 's'} the agent made`);
+        }
+        const files = hostFilesDir(o.stateDir);
+        if (await systemTmpfs.isMounted(files)) {
+          await systemTmpfs.unmount(files, false);
+          console.log(`removed: the secrets tmpfs at ${files}`);
+        }
       }
       // While the engine runs, its containers (live-restored ones too) may sit on these overlays.
       if (!o.force && !o.removeContainers && (await engineAnswers(o.engine))) {
