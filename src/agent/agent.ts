@@ -341,6 +341,8 @@ export class Agent {
     await this.noticeRestart();
     await this.stopLoop();
     await this.worker.stop();
+    // A network that just left the set may still be waiting for its teardown; a short wait, then the next agent's full set finishes it.
+    await this.overlays?.settle(2_000);
     this.overlays?.close();
     this.mesh?.close();
     await this.discovery?.close();

@@ -10,7 +10,7 @@ import type { Executor } from './exec/executor.js';
 import type { EnsureResult, OverlayDriver, OverlayNetworkDesired, TeardownResult } from './network/index.js';
 import { AgentOverlays } from './overlay.js';
 import { testInstance } from './testing.js';
-import type { Timers } from './timers.js';
+import { systemTimers, type Timers } from './timers.js';
 import { Worker } from './worker.js';
 
 const net: NetworkAssignment = {
@@ -144,6 +144,42 @@ test('teardown waits out containers still attached, and a network wanted again i
   o.update('net1', net); // back before the retry
   assert.equal(timers.pending(), 0);
   assert.deepEqual(d.tornDown, ['net1']);
+});
+
+test('settle waits for teardowns being retried, at most the time given, and says what is left', async () => {
+  const d = new FakeDriver();
+  const o = overlays(d, systemTimers);
+  assert.deepEqual(await o.settle(1_000), [], 'nothing pending: at once');
+  o.update('net1', net);
+  d.busy = 3;
+  await o.remove('net1');
+  assert.deepEqual(d.tornDown, []);
+  assert.deepEqual(await o.settle(5_000), []);
+  assert.deepEqual(d.tornDown, ['net1'], 'settled only once the retries tore it down');
+
+  const stuck = new AgentOverlays({ driver: async () => d, listOnEngine: async () => [], log: silentLogger, timers: systemTimers, retryMs: 5, maxTeardownAttempts: 1_000_000 });
+  stuck.update('net2', net);
+  d.busy = 1_000_000;
+  await stuck.remove('net2');
+  const t0 = Date.now();
+  assert.deepEqual(await stuck.settle(50), ['net2']);
+  assert.ok(Date.now() - t0 < 2_000);
+  stuck.close(); // no retry outlives the agent
+  assert.deepEqual(await stuck.settle(5_000), []);
+});
+
+test('leaving the cluster waits for the overlay teardowns it started', async () => {
+  const log: string[] = [];
+  const d = new FakeDriver(log);
+  const o = overlays(d, systemTimers);
+  const w = new Worker({ executor: fakeExecutor(log), clock: systemClock, timers: manualTimers(), log: silentLogger, random: () => 0.5, report: () => undefined, networks: o });
+  await w.recover('n1');
+  await w.apply({ full: true, changes: [{ action: 'update', item: { kind: 'instance', id: 'i1', instance: onNetwork('i1') } }, { action: 'update', item: { kind: 'network', id: 'net1', network: net } }] });
+  for (let k = 0; k < 50 && !log.includes('start:i1'); k++) await tick();
+  d.busy = 2; // the engine still detaches the removed container for a moment
+  await w.leave();
+  assert.deepEqual(d.tornDown, ['net1'], log.join(' '));
+  assert.ok(log.indexOf('remove:i1') < log.indexOf('teardown:net1'), log.join(' '));
 });
 
 test('a full set tears down overlays left on the engine (an agent restarted after their last task went) and keeps the rest', async () => {

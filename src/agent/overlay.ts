@@ -5,7 +5,7 @@ import { StevedoreError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { FatalStepError } from './exec/controller.js';
 import type { EnsureResult, OverlayDriver, OverlayNetworkDesired } from './network/index.js';
-import type { Timers } from './timers.js';
+import { sleep, type Timers } from './timers.js';
 
 /**
  * The agent's side of overlay networks: it turns the network assignments the
@@ -19,7 +19,9 @@ import type { Timers } from './timers.js';
  * - A network leaving the set is torn down once the instances that used it
  *   are gone (the worker calls `remove` after their containers); the
  *   driver refuses while the engine still has containers on it, and we try
- *   again a little later.
+ *   again a little later. Leaving the cluster (and, briefly, stopping the
+ *   agent) waits for those retries, so a process that exits next leaves no
+ *   link behind.
  * - At a full set (a new session, an agent restart), overlays the engine has
  *   but the set does not are torn down; those it has are re-adopted by the
  *   driver (observe → plan → apply leaves what matches alone).
@@ -31,6 +33,12 @@ export interface OverlayAttachments {
   remove(networkId: string): Promise<void>;
   /** A full set: tear down our overlays on the engine that it does not name. */
   retain(networkIds: ReadonlySet<string>): Promise<void>;
+  /**
+   * Waits, at most `withinMs`, for the teardowns still being retried; resolves
+   * with the networks still on the host after that. Leaving the cluster calls
+   * it: the retries are timers, and a process that exits next would drop them.
+   */
+  settle(withinMs: number): Promise<string[]>;
   /** Before the instance's container is created: its overlays exist here. Unfixable problems throw FatalStepError. */
   prepare(instance: Instance): Promise<void>;
   /** The instance's overlays as the translation wants them (after `prepare`), in attachment order. */
@@ -83,12 +91,15 @@ export class AgentOverlays implements OverlayAttachments {
   private readonly attempts = new Map<string, Attempt>();
   private readonly results = new Map<string, EnsureResult>();
   private readonly retries = new Map<string, unknown>();
+  /** Teardowns that failed and are being retried: resolved when the chain ends (done, given up, wanted again, closed). */
+  private readonly pendingTeardowns = new Map<string, { readonly done: Promise<void>; readonly end: () => void }>();
 
   constructor(private readonly deps: AgentOverlaysDeps) {}
 
   update(networkId: string, network: NetworkAssignment): void {
     this.desired.set(networkId, network);
     this.cancelRetry(networkId);
+    this.endPending(networkId);
     this.kick(networkId);
   }
 
@@ -156,17 +167,20 @@ export class AgentOverlays implements OverlayAttachments {
   }
 
   private async teardown(networkId: string, attempt: number): Promise<void> {
-    if (this.desired.has(networkId)) return; // wanted again meanwhile
+    if (this.desired.has(networkId)) return this.endPending(networkId); // wanted again meanwhile
     try {
       const driver = await this.deps.driver();
       const r = await driver.teardown(networkId);
       if (r.applied.length > 0) this.deps.log.info({ networkId }, 'overlay torn down: no instance on this host uses it any more');
+      this.endPending(networkId);
     } catch (err) {
       const max = this.deps.maxTeardownAttempts ?? 30;
       if (attempt >= max) {
         this.deps.log.error({ err, networkId }, 'tearing down the overlay failed; giving up');
+        this.endPending(networkId);
         return;
       }
+      this.markPending(networkId);
       // Most often a container that is still being removed.
       this.deps.log.debug({ err, networkId, attempt }, 'tearing down the overlay failed; retrying');
       this.cancelRetry(networkId);
@@ -178,6 +192,30 @@ export class AgentOverlays implements OverlayAttachments {
         }, this.deps.retryMs ?? 1_000),
       );
     }
+  }
+
+  private markPending(networkId: string): void {
+    if (this.pendingTeardowns.has(networkId)) return;
+    let end = (): void => undefined;
+    const done = new Promise<void>((resolve) => (end = resolve));
+    this.pendingTeardowns.set(networkId, { done, end });
+  }
+
+  private endPending(networkId: string): void {
+    const p = this.pendingTeardowns.get(networkId);
+    this.pendingTeardowns.delete(networkId);
+    p?.end();
+  }
+
+  async settle(withinMs: number): Promise<string[]> {
+    if (this.pendingTeardowns.size === 0) return [];
+    const deadline = new AbortController();
+    await Promise.race([
+      Promise.all([...this.pendingTeardowns.values()].map((p) => p.done)),
+      sleep(this.deps.timers, withinMs, deadline.signal),
+    ]);
+    deadline.abort(); // clears the deadline's timer when the teardowns won
+    return [...this.pendingTeardowns.keys()];
   }
 
   private cancelRetry(networkId: string): void {
@@ -198,8 +236,9 @@ export class AgentOverlays implements OverlayAttachments {
     for (const id of onEngine) if (!networkIds.has(id) && !this.desired.has(id)) await this.teardown(id, 1);
   }
 
-  /** The agent stops: no more retries (the data plane stays for live-restore). */
+  /** The agent stops: no more retries (the data plane stays for live-restore; the next agent's full set tears down what is left). */
   close(): void {
     for (const id of [...this.retries.keys()]) this.cancelRetry(id);
+    for (const id of [...this.pendingTeardowns.keys()]) this.endPending(id);
   }
 }

@@ -14,6 +14,9 @@ import type { HostFiles } from './secrets.js';
 import { TaskManager } from './task-manager.js';
 import { sleep, type Timers } from './timers.js';
 
+/** How long leaving waits for overlay teardowns still being retried (a retry comes every second). */
+export const LeaveSettleMs = 10_000;
+
 /**
  * The node's side of the assignments (Swarm's agent worker): keeps the
  * desired set, one TaskManager per assigned instance, and the containers
@@ -225,6 +228,10 @@ export class Worker {
     await Promise.all(orphans.map((c) => this.removeOrphan(c)));
     this.recovered.clear();
     await this.deps.networks?.retain(new Set()).catch((err: unknown) => this.deps.log.warn({ err }, 'tearing down overlays at leave failed'));
+    // A teardown refused a moment ago (the engine was still detaching a removed container) is retried on a timer;
+    // the process may exit right after leaving, so wait for those retries instead of leaving links behind.
+    const left = (await this.deps.networks?.settle(LeaveSettleMs)) ?? [];
+    if (left.length > 0) this.deps.log.warn({ networks: left }, 'overlays still on the host after leaving; the next agent on this host removes them');
     this.set = emptyAssignments;
   }
 }
