@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OverlayLab, type LabNetwork, type LabNode } from '../../src/agent/network/lab.js';
+import { isBareTable } from '../../src/agent/network/iproute.js';
 import { StevedoreError } from '../../src/util/errors.js';
 import { testbedHosts } from '../support/testbed.js';
 
@@ -229,6 +230,12 @@ for (const c of cases) {
         const { applied } = await n.driver.teardown(net.networkId);
         assert.ok(applied.length > 0);
         assert.deepEqual(await leftovers(lab, n, c.vni), [], `leftovers on ${n.host.name}`);
+        if (c.expectMode === 'vxlan') {
+          // Our VXLAN rule made the raw table (iptables-nft); with our chain gone, so is the empty table.
+          const tables = await lab.inHost(n, 'nft', 'list', 'tables');
+          const raw = tables.includes('table ip raw') ? await lab.inHost(n, 'iptables', '-w', '-t', 'raw', '-S') : '';
+          assert.ok(!tables.includes('table ip raw') || !isBareTable(raw), `an empty raw table left on ${n.host.name}`);
+        }
         assert.deepEqual((await n.driver.teardown(net.networkId)).applied, []);
       }
     });

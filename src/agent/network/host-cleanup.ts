@@ -1,5 +1,6 @@
 import { CHAINS } from './addressing.js';
 import { MESH_FORWARD_CHAIN, MESH_TABLE } from './mesh-planner.js';
+import { dropRawTableIfBare } from './iproute.js';
 import type { CommandRunner } from './runner.js';
 
 /**
@@ -59,6 +60,7 @@ export async function cleanHost(runner: CommandRunner, opts: { readonly wireguar
     await runner.run('iptables', ['-w', '-t', table, '-F', chain]);
     if ((await runner.run('iptables', ['-w', '-t', table, '-X', chain])).code === 0) chains.push(`${table}/${chain}`);
   }
+  if (chains.some((c) => c.startsWith('raw/'))) await dropRawTableIfBare(runner);
   const nftTable = (await runner.run('nft', ['delete', 'table', 'ip', MESH_TABLE])).code === 0;
   return { links, chains, nftTable };
 }

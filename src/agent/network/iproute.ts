@@ -22,6 +22,29 @@ interface LinkJson {
 const GONE = /cannot find device|does not exist|no such|not found|could not find|bad rule|no chain\/target\/match/i;
 const EXISTS = /file exists|already exists/i;
 
+/**
+ * With iptables-nft the raw table exists only once someone adds to it, and our
+ * VXLAN rule is usually the first (Docker 20.10 uses filter and nat only). When
+ * our chain leaves and the table holds nothing but its built-in chains'
+ * ACCEPT policies, the table goes too: we leave the host's ruleset as we
+ * found it (and packets stop traversing two empty hooks). With
+ * iptables-legacy the table is the kernel's and always there; nothing to do.
+ */
+export function isBareTable(listing: string): boolean {
+  return listing
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .every((l) => /^-P \S+ ACCEPT$/.test(l.trim()));
+}
+
+export async function dropRawTableIfBare(runner: CommandRunner): Promise<boolean> {
+  const version = await runner.run('iptables', ['--version']);
+  if (!version.stdout.includes('nf_tables')) return false;
+  const listing = await runner.run('iptables', ['-w', '-t', 'raw', '-S']);
+  if (listing.code !== 0 || !isBareTable(listing.stdout)) return false;
+  return (await runner.run('nft', ['delete', 'table', 'ip', 'raw'])).code === 0;
+}
+
 export class IprouteAdapter {
   constructor(private readonly runner: CommandRunner) {}
 
@@ -189,7 +212,7 @@ export class IprouteAdapter {
       case 'iptables.chain.remove':
         while ((await this.ipt(op.table, ['-C', op.parent, '-j', op.chain])).code === 0) await this.ipt(op.table, ['-D', op.parent, '-j', op.chain]);
         // -X only succeeds on an empty chain: another network's rule that appeared meanwhile keeps it.
-        await this.ipt(op.table, ['-X', op.chain]);
+        if ((await this.ipt(op.table, ['-X', op.chain])).code === 0 && op.table === 'raw') await dropRawTableIfBare(this.runner);
         return true;
       case 'iptables.append': {
         const args = op.rule.split(' ').slice(1);
