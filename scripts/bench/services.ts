@@ -4,7 +4,10 @@
  * floor (the same containers with plain `docker run -d` on the engines, hosts
  * in parallel).
  *
- *   npx tsc -p . && node dist/scripts/bench/services.js [--sizes 10,30,60] [--rounds N] [--no-swarm]
+ *   npx tsc -p . && node dist/scripts/bench/services.js [--sizes 10,30,60] [--rounds N] [--no-swarm] [--creates-only]
+ *
+ * --creates-only measures the create figures alone (a round takes ~2.5 min
+ * instead of ~4.5), so more rounds fit: their spread is ±0.5–1 s per run.
  *
  * Figures (seconds, from the command to all tasks running, polled every 200 ms):
  *   create --replicas N (N in --sizes); stack deploy (3 services × 10, a
@@ -30,6 +33,7 @@ const DOCKER = '/usr/local/bin/docker';
 const args = process.argv.slice(2);
 const sizes = (args[args.indexOf('--sizes') + 1] && args.includes('--sizes') ? String(args[args.indexOf('--sizes') + 1]) : '10,30,60').split(',').map(Number);
 const withSwarm = !args.includes('--no-swarm');
+const createsOnly = args.includes('--creates-only');
 /** --rounds N: each side measured N times, alternating who goes first; medians are printed. */
 const rounds = Math.max(1, Number(args.includes('--rounds') ? args[args.indexOf('--rounds') + 1] : 1) || 1);
 const hosts = testbedHosts(3).slice(0, 3);
@@ -98,6 +102,7 @@ async function measure(c: Cluster): Promise<Record<string, number>> {
     });
     await removeService(c, name);
   }
+  if (createsOnly) return r;
   try {
     r['stack deploy 3×10'] = await timed(async () => {
       await c.docker(['stack', 'deploy', '--detach=true', '-c', STACK_FILE, 'benchstack']);
