@@ -16,7 +16,8 @@ import type { Timers } from './timers.js';
  * connections into the bridge, and an nftables table DNATs the published
  * ports to the tasks — and, in each local task container on the ingress
  * network, the return paths (network/mesh-planner.ts). Re-applied whenever
- * the item changes; an unchanged plan is not applied again. Nothing is kept
+ * the item changes, and the host's part whenever an ensure of the ingress
+ * overlay made its leg again; an unchanged plan is not applied again. Nothing is kept
  * on disk: after a restart the full set re-applies the same content (tables
  * replaced in one transaction, rules added only if missing).
  */
@@ -33,6 +34,7 @@ export interface MeshOverlays {
   update(networkId: string, network: NetworkAssignment): void;
   remove(networkId: string): Promise<void>;
   ensured(networkId: string): Promise<EnsureResult>;
+  onEnsured(listener: (networkId: string, result: EnsureResult) => void): () => void;
 }
 
 export interface AgentMeshDeps {
@@ -62,7 +64,13 @@ export class AgentMesh implements RoutingMesh {
   private retry: unknown;
   private closed = false;
 
-  constructor(private readonly deps: AgentMeshDeps) {}
+  constructor(private readonly deps: AgentMeshDeps) {
+    // An ensure the mesh did not ask for (an instance's prepare retrying a failed one) may have made the
+    // leg again, without the mesh's MAC and address: program them again, as after an ingress update.
+    deps.overlays.onEnsured((networkId, r) => {
+      if (networkId === this.current?.id && r.applied.some((op) => op.op === 'link.leg.add')) this.applyHost();
+    });
+  }
 
   update(networkId: string, ingress: IngressAssignment): void {
     this.current = { id: networkId, ingress };

@@ -146,6 +146,21 @@ test('teardown waits out containers still attached, and a network wanted again i
   assert.deepEqual(d.tornDown, ['net1']);
 });
 
+test('every ensure that went through is told, whoever asked for it (the routing mesh listens)', async () => {
+  const d = new FakeDriver();
+  const o = overlays(d);
+  const heard: string[] = [];
+  o.onEnsured((id) => heard.push(id));
+  d.ensureError = unavailable('passing');
+  o.update('net1', net);
+  await assert.rejects(o.prepare(onNetwork('i1')));
+  assert.deepEqual(heard, [], 'a failed ensure is not told');
+  d.ensureError = undefined;
+  await o.prepare(onNetwork('i1')); // the instance's own retry, not an assignment
+  await tick();
+  assert.deepEqual(heard, ['net1']);
+});
+
 test('settle waits for teardowns being retried, at most the time given, and says what is left', async () => {
   const d = new FakeDriver();
   const o = overlays(d, systemTimers);

@@ -91,6 +91,7 @@ export class AgentOverlays implements OverlayAttachments {
   private readonly attempts = new Map<string, Attempt>();
   private readonly results = new Map<string, EnsureResult>();
   private readonly retries = new Map<string, unknown>();
+  private readonly ensuredListeners = new Set<(networkId: string, result: EnsureResult) => void>();
   /** Teardowns that failed and are being retried: resolved when the chain ends (done, given up, wanted again, closed). */
   private readonly pendingTeardowns = new Map<string, { readonly done: Promise<void>; readonly end: () => void }>();
 
@@ -113,7 +114,9 @@ export class AgentOverlays implements OverlayAttachments {
     this.attempts.set(networkId, attempt);
     attempt.promise.then(
       (r) => {
-        if (this.attempts.get(networkId) === attempt) this.results.set(networkId, r);
+        if (this.attempts.get(networkId) !== attempt) return;
+        this.results.set(networkId, r);
+        for (const l of this.ensuredListeners) l(networkId, r);
       },
       (err: unknown) => {
         attempt.failed = true;
@@ -138,6 +141,16 @@ export class AgentOverlays implements OverlayAttachments {
         throw err;
       }
     }
+  }
+
+  /**
+   * Told after every ensure that went through, whoever asked for it (an
+   * assignment, or an instance's prepare retrying a failed one): the routing
+   * mesh re-programs the host's leg when an ensure had to make it again.
+   */
+  onEnsured(listener: (networkId: string, result: EnsureResult) => void): () => void {
+    this.ensuredListeners.add(listener);
+    return () => this.ensuredListeners.delete(listener);
   }
 
   /** The latest ensure of an assigned network (the routing mesh programs the ingress bridge after it). */
