@@ -116,7 +116,14 @@ export class AgentOverlays implements OverlayAttachments {
       (r) => {
         if (this.attempts.get(networkId) !== attempt) return;
         this.results.set(networkId, r);
-        for (const l of this.ensuredListeners) l(networkId, r);
+        for (const l of this.ensuredListeners) {
+          try {
+            l(networkId, r);
+          } catch (err) {
+            // A listener's bug must not become an unhandled rejection of this chain.
+            this.deps.log.error({ err, networkId }, 'an ensure listener failed');
+          }
+        }
       },
       (err: unknown) => {
         attempt.failed = true;
