@@ -106,7 +106,10 @@ export class ContainerAdapter {
   }
 
   async create(name: string, body: Readonly<Record<string, unknown>>): Promise<string> {
-    const c = await this.engine.docker.createContainer({ ...body, name } as never);
+    // `_query`/`_body` split what docker-modem would otherwise send twice: given plain options it also
+    // copies every field into the query string, so the whole config (Env included, secrets and all)
+    // would sit in the request's URL, where an engine in debug mode logs it.
+    const c = await this.engine.docker.createContainer({ _query: { name }, _body: body } as never);
     return c.id;
   }
 
