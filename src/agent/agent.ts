@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { HeartbeatResponse, RenewResponse, RestartNoticeRequest, SessionMessage, SessionRequest, StatusUpdateRequest } from '../dispatcher/protocol.js';
 import { Engine, parseEngineUrl } from '../engine/index.js';
 import { createNodeKeyAndCsr, readCertificate } from '../pki/index.js';
@@ -22,6 +23,7 @@ import { withTlsInfo } from './tls-info.js';
 import { swarmContainerConfig, swarmTranslation } from './exec/translate.js';
 import type { OverlayDriver } from './network/driver.js';
 import { AgentOverlays } from './overlay.js';
+import { EngineSandboxes } from './sandboxes.js';
 import { AgentDiscovery, withNameservers, type AgentDiscoveryOptions } from './discovery.js';
 import { itemsOfKind } from './assignments.js';
 import { ContainerAttachments } from './attachments.js';
@@ -71,6 +73,12 @@ export interface AgentOptions {
    * on whenever overlays are, `false` turns it off.
    */
   readonly discovery?: false | AgentDiscoveryOptions;
+  /**
+   * Instance sandboxes (src/agent/sandboxes.ts): on whenever the engine has the
+   * `stevedore` runtime registered (bin/stevedore-runc), `false` turns them off.
+   * Needs the default executor.
+   */
+  readonly sandbox?: boolean;
 }
 
 export interface JoinParams {
@@ -103,6 +111,8 @@ export class Agent {
   readonly mesh: AgentMesh | undefined;
   /** Standalone containers on attachable overlays (with overlays on): used by the Docker endpoints. */
   readonly attachments: ContainerAttachments | undefined;
+  /** Instance sandboxes, unless turned off (they switch themselves off on an engine without our runtime). */
+  readonly sandboxes: EngineSandboxes | undefined;
   private overlayDriverFor: { readonly address: string; readonly driver: Promise<OverlayDriver> } | undefined;
 
   private identity: NodeIdentity | undefined;
@@ -171,7 +181,13 @@ export class Agent {
           ? swarmTranslation((i) => overlays.attached(i))
           : withNameservers(swarmTranslation((i) => overlays.attached(i).map((a) => ({ ...a, aliases: [] }))), (i) => discovery.nameserversFor(i)));
     const translate = opts.translate ?? withHostPorts(translate0 ?? swarmContainerConfig);
-    this.executor = opts.executor ?? new DockerExecutor(this.engine, { files: this.files, ...(translate === undefined ? {} : { translate }) });
+    this.sandboxes =
+      opts.executor === undefined && opts.sandbox !== false
+        ? new EngineSandboxes({ engine: this.engine, dir: path.join(opts.stateDir, 'sandboxes'), log: this.log.child({ component: 'sandboxes' }) })
+        : undefined;
+    this.executor =
+      opts.executor ??
+      new DockerExecutor(this.engine, { files: this.files, ...(translate === undefined ? {} : { translate }), ...(this.sandboxes === undefined ? {} : { sandboxes: this.sandboxes }) });
     this.state = new StateDir(opts.stateDir);
     this.reporter = new StatusReporter(this.log);
     const instanceItems = (): Instance[] => itemsOfKind(this.worker.assignments, 'instance').map((a) => a.instance as Instance);
@@ -326,6 +342,7 @@ export class Agent {
     this.log.info({ reason }, 'leaving the cluster');
     await this.stopLoop();
     await this.worker.leave();
+    await this.sandboxes?.removeNetwork();
     await this.mesh?.leave().catch((err: unknown) => this.log.warn({ err }, 'removing the routing mesh\'s host rules failed'));
     await this.files.purge().catch((err: unknown) => this.log.warn({ err }, 'removing the secrets tmpfs failed'));
     await this.state.forget();

@@ -1,5 +1,6 @@
 import type { Instance } from '../../model/index.js';
 import { Labels } from '../labels.js';
+import type { Sandboxes } from '../sandboxes.js';
 import type { HostFiles } from '../secrets.js';
 import type { ContainerAdapter } from './adapter.js';
 import { engineMessage, statusCodeOf, type ContainerState, type ImageInfo } from './adapter.js';
@@ -50,6 +51,8 @@ export interface ContainerControllerOptions {
   readonly files?: HostFiles;
   /** A container found on the engine at start (live-restore) or made earlier. */
   readonly containerId?: string;
+  /** Instance sandboxes (src/agent/sandboxes.ts): the request moves onto one when it can. */
+  readonly sandboxes?: Sandboxes;
 }
 
 export class ContainerController implements Controller {
@@ -103,6 +106,7 @@ export class ContainerController implements Controller {
     } catch (err) {
       throw new FatalStepError((err as Error).message);
     }
+    if (this.opts.sandboxes !== undefined) request = await this.opts.sandboxes.prepare(this.opts.instance.id, request);
     const image = String(request.body['Image'] ?? '');
     let info = await this.adapter.imageInfo(image);
     if (info === undefined) info = await this.pull(image, signal);
@@ -215,6 +219,7 @@ export class ContainerController implements Controller {
     const found = this.containerId ?? (await this.inspect())?.id;
     if (found !== undefined) await this.adapter.remove(found);
     await this.opts.files?.release(this.opts.instance.id);
+    await this.opts.sandboxes?.release(this.opts.instance.id);
   }
 }
 

@@ -1,8 +1,9 @@
 import type { Engine } from '../../engine/index.js';
 import type { Instance, NodeDescription } from '../../model/index.js';
 import { describeNode, type EngineInfo, type EngineVersion } from '../describe.js';
-import { recoverFromLabels, taskNameOf, type RecoveredContainer } from '../labels.js';
+import { Labels, recoverFromLabels, taskNameOf, type RecoveredContainer } from '../labels.js';
 import type { HostFiles } from '../secrets.js';
+import type { Sandboxes } from '../sandboxes.js';
 import { ContainerAdapter } from './adapter.js';
 import type { TranslateInstance } from './container-config.js';
 import { ContainerController, type Controller } from './controller.js';
@@ -28,6 +29,8 @@ export interface DockerExecutorOptions {
   readonly translate?: TranslateInstance;
   /** Where secrets and configs are written (a tmpfs); without it instances that use them are rejected. */
   readonly files?: HostFiles;
+  /** Instance sandboxes (src/agent/sandboxes.ts); without them instances use the engine's default network. */
+  readonly sandboxes?: Sandboxes;
 }
 
 export class DockerExecutor implements Executor {
@@ -59,6 +62,7 @@ export class DockerExecutor implements Executor {
       request: (files) => this.translate(instance, { nodeId, files, ...(hostname === undefined ? {} : { nodeHostname: hostname }) }),
       ...(this.opts.files === undefined ? {} : { files: this.opts.files }),
       ...(containerId === undefined ? {} : { containerId }),
+      ...(this.opts.sandboxes === undefined ? {} : { sandboxes: this.opts.sandboxes }),
     });
   }
 
@@ -67,7 +71,9 @@ export class DockerExecutor implements Executor {
   }
 
   async removeContainer(containerId: string): Promise<void> {
+    const instanceId = this.opts.sandboxes === undefined ? undefined : (await this.adapter.inspect(containerId))?.labels[Labels.taskId];
     await this.adapter.stop(containerId);
     await this.adapter.remove(containerId);
+    if (instanceId !== undefined) await this.opts.sandboxes?.release(instanceId);
   }
 }
