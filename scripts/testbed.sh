@@ -45,6 +45,7 @@ TLS=$STATE/tls
 ENGINE_TLS_PORT=2376
 IPT_COMMENT=stevedore-testbed
 MAX_HOSTS=200
+RUNTIME=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bin/stevedore-runc
 
 host_ip() { echo "$NET_PREFIX.$((10 + $1))"; }
 host_ns() { echo "stv-tb$1"; }
@@ -185,11 +186,15 @@ tls_host_up() {
 # ---------------------------------------------------------------- daemons
 
 # daemon_json I on|off: the engine's own config file. live-restore lives here,
-# not on the command line, so `live-restore off` can reload it (SIGHUP).
+# not on the command line, so `live-restore off` can reload it (SIGHUP). The
+# `stevedore` runtime (bin/stevedore-runc: runc plus the network of an instance
+# sandbox, src/agent/network/sandbox.ts) is registered as an operator would
+# register it on a real host; the engines use it only for containers that ask.
 daemon_json() {
   local dir
   dir=$(host_dir "$1")
-  printf '{"deprecated-key-path": "%s", "live-restore": %s}\n' "$dir/key.json" "$([[ $2 == on ]] && echo true || echo false)" >"$dir/daemon.json"
+  printf '{"deprecated-key-path": "%s", "live-restore": %s, "runtimes": {"stevedore": {"path": "%s"}}}\n' \
+    "$dir/key.json" "$([[ $2 == on ]] && echo true || echo false)" "$RUNTIME" >"$dir/daemon.json"
 }
 
 dockerd_up() {
@@ -202,7 +207,9 @@ dockerd_up() {
   # a key of its own gives each engine its own ID (the default, shared
   # /etc/docker/key.json would give every host the same one).
   # A restarted engine keeps the live-restore it had (Swarm mode refuses to start with it on).
-  [[ -s $dir/daemon.json ]] || daemon_json "$i" on
+  local live=on
+  [[ -s $dir/daemon.json ]] && ! grep -Eq '"live-restore": *true' "$dir/daemon.json" && live=off
+  daemon_json "$i" "$live"
   tls_host_up "$i"
   host_prefix "$i"
   # The engine shares the host's mount namespace with its sshd (and so with
