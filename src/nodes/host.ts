@@ -3,7 +3,7 @@
  * paths, quoting, the check script and its parser, the supervisor script, the
  * systemd unit. Everything here is unit-tested; nothing here does I/O.
  *
- *   /opt/stevedore/<version>/{stevedore.mjs,package.json,supervise.sh}   releases
+ *   /opt/stevedore/<version>/{stevedore.mjs,package.json,stevedore-runc,supervise.sh}   releases
  *   /opt/stevedore/current -> <version>                                  switched atomically
  *   /var/lib/stevedore-agent/{node.key,node.crt,ca.crt,state.json,agent.log}
  *   /run/stevedore/{supervisor.pid,agent.pid,agent.sock}

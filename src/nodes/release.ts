@@ -1,7 +1,8 @@
 /**
- * The agent release `node add` uploads: one file, `stevedore.mjs`, an esbuild
+ * The agent release `node add` uploads: `stevedore.mjs`, an esbuild
  * bundle of `agent-main.ts` (the agent's commands and nothing else), beside a
- * two-line package.json. Measured against a tarball of dist/ + bin/ +
+ * two-line package.json, and the engine runtime `stevedore-runc` (a shell
+ * script). Measured against a tarball of dist/ + bin/ +
  * production node_modules (see README): 1.4 MB instead of 15 MB gzipped
  * (66 MB unpacked), built in ~1.5 s instead of ~4.5 s, and no native module
  * built for the admin's machine lands on the host. Native optional modules
@@ -37,6 +38,12 @@ export interface Release {
 }
 
 export const BundleName = 'stevedore.mjs';
+/**
+ * An OCI runtime for the host's engine, registered by its operator as runtime
+ * `stevedore` at /opt/stevedore/current/stevedore-runc; without it the host's
+ * instances use the engine's default network.
+ */
+export const RuntimeName = 'stevedore-runc';
 
 /**
  * CJS dependencies inside an ESM bundle expect `require`, `__dirname` and
@@ -119,7 +126,9 @@ export async function agentRelease(opts: ReleaseOptions = {}): Promise<Release> 
   }
   const bundle = await readFile(bundlePath);
   const sha256 = createHash('sha256').update(bundle).digest('hex');
-  const releaseVersion = `${version}-${sha256.slice(0, 12)}`;
+  // The engine's `stevedore` runtime (src/agent/network/sandbox.ts) travels with the agent it serves.
+  const runtime = await readFile(join(root, 'bin', RuntimeName));
+  const releaseVersion = `${version}-${createHash('sha256').update(bundle).update(runtime).digest('hex').slice(0, 12)}`;
   const pkg = `${JSON.stringify({ name: 'stevedore', version, type: 'module', private: true }, null, 2)}\n`;
   return {
     version: releaseVersion,
@@ -127,6 +136,7 @@ export async function agentRelease(opts: ReleaseOptions = {}): Promise<Release> 
     files: [
       { name: BundleName, data: bundle, mode: 0o644 },
       { name: 'package.json', data: Buffer.from(pkg), mode: 0o644 },
+      { name: RuntimeName, data: runtime, mode: 0o755 },
     ],
   };
 }

@@ -1,7 +1,9 @@
 import http from 'node:http';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { Engine, parseEngineUrl } from '../../engine/index.js';
-import { createLogger } from '../../util/log.js';
+import { createLogger, silentLogger } from '../../util/log.js';
+import { EngineSandboxes } from '../../agent/sandboxes.js';
 import { DockerExecutor, hostFilesDir, joinCluster, startAgent, StateDir, systemTmpfs } from '../../agent/index.js';
 import { cleanHost, ExecRunner } from '../../agent/network/index.js';
 import { ContainerAdapter } from '../../agent/exec/adapter.js';
@@ -27,7 +29,8 @@ export function registerAgentCommands(program: Command): void {
     .option('--log-level <level>', 'log level', 'info')
     .option('--no-overlay', 'do not build overlay networks on this host (instances then use the engine\'s default network)')
     .option('--wireguard-interface <name>', 'the WireGuard interface of encrypted overlays', 'stvwg0')
-    .action(async (o: { engine: string; stateDir: string; listenDocker: string; listenDockerTcp?: string; logLevel: string; overlay: boolean; wireguardInterface: string }) => {
+    .option('--no-sandbox', 'leave the network of instances on no cluster network to the engine, even where it has the stevedore runtime (src/agent/sandboxes.ts)')
+    .action(async (o: { engine: string; stateDir: string; listenDocker: string; listenDockerTcp?: string; logLevel: string; overlay: boolean; sandbox: boolean; wireguardInterface: string }) => {
       const log = createLogger({ name: 'stevedore-agent', level: o.logLevel });
       const running = await startAgent({
         engine: o.engine,
@@ -35,6 +38,7 @@ export function registerAgentCommands(program: Command): void {
         log,
         listenDocker: o.listenDocker,
         overlay: o.overlay ? { wireguardInterface: o.wireguardInterface } : false,
+        ...(o.sandbox ? {} : { sandbox: false }),
         ...(o.listenDockerTcp === undefined ? {} : { listenDockerTcp: o.listenDockerTcp }),
       });
       log.info({ nodeId: running.nodeId() ?? null, engine: o.engine }, 'agent started');
@@ -115,6 +119,7 @@ export function registerAgentCommands(program: Command): void {
         if (await engineAnswers(o.engine)) {
           const removed = await removeManagedContainers(o.engine);
           console.log(`removed: ${removed} container${removed === 1 ? '' : 's'} the agent made`);
+          await removeSandboxNetwork(o.engine, o.stateDir);
         }
         const files = hostFilesDir(o.stateDir);
         if (await systemTmpfs.isMounted(files)) {
@@ -141,6 +146,16 @@ async function removeManagedContainers(url: string): Promise<number> {
     const ours = await adapter.listManaged();
     for (const c of ours) await adapter.remove(c.Id);
     return ours.length;
+  } finally {
+    engine.close();
+  }
+}
+
+/** The instance sandboxes' Docker network and directories (src/agent/sandboxes.ts), once their containers are gone. */
+async function removeSandboxNetwork(url: string, stateDir: string): Promise<void> {
+  const engine = new Engine(parseEngineUrl(url));
+  try {
+    await new EngineSandboxes({ engine, dir: path.join(stateDir, 'sandboxes'), log: silentLogger }).removeNetwork();
   } finally {
     engine.close();
   }
