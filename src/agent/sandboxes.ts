@@ -44,9 +44,12 @@ export interface EngineSandboxesOptions {
   readonly log: Logger;
   /** The host's resolv.conf, which the containers' is derived from. */
   readonly hostResolvConf?: string;
+  /** How often a create looks whether the Docker network is still there (30 s). */
+  readonly networkCheckMs?: number;
 }
 
 const RECHECK_MS = 60_000;
+const NETWORK_CHECK_MS = 30_000;
 
 interface Opened {
   readonly pool: AddressPool;
@@ -65,6 +68,8 @@ export class EngineSandboxes implements Sandboxes {
   /** When the engine was last found without our runtime: asked again a minute later (an operator may register it meanwhile). */
   private offSince: number | undefined;
   private told = false;
+  /** When the network was last seen (`confirm`). */
+  private checkedAt = 0;
 
   constructor(private readonly opts: EngineSandboxesOptions) {}
 
@@ -78,12 +83,39 @@ export class EngineSandboxes implements Sandboxes {
       this.opened = undefined;
       this.offSince = undefined;
     }
-    this.opened ??= this.doOpen().catch((err: unknown) => {
-      // Looked up again on the next create: the engine may have been away.
-      this.opened = undefined;
+    if (this.opened !== undefined && this.offSince === undefined && Date.now() - this.checkedAt >= (this.opts.networkCheckMs ?? NETWORK_CHECK_MS)) {
+      // Every caller from now on waits for the same look.
+      this.checkedAt = Date.now();
+      this.opened = this.settle(this.opened.then((o) => (o === undefined ? o : this.confirm(o))));
+    }
+    this.opened ??= this.settle(this.doOpen());
+    return this.opened;
+  }
+
+  /** A failed open or look is not kept: the next create tries again (the engine may have been away). */
+  private settle(p: Promise<Opened | undefined>): Promise<Opened | undefined> {
+    const settled = p.catch((err: unknown) => {
+      if (this.opened === settled) this.opened = undefined;
       throw err;
     });
-    return this.opened;
+    return settled;
+  }
+
+  /**
+   * The network is still there, or it is made again: a `docker network prune`
+   * on the host removes it, because the engine sees no endpoint on it. The
+   * sandboxes then open afresh (the addresses come back from the containers'
+   * labels), and the next instances are plugged into the new bridge.
+   */
+  private async confirm(o: Opened): Promise<Opened | undefined> {
+    try {
+      await this.opts.engine.docker.getNetwork(SANDBOX_NETWORK).inspect();
+      return o;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
+    this.opts.log.warn({ network: SANDBOX_NETWORK }, 'the sandbox network is gone from the engine (a network prune?): making it again');
+    return this.doOpen();
   }
 
   private async doOpen(): Promise<Opened | undefined> {
@@ -114,6 +146,7 @@ export class EngineSandboxes implements Sandboxes {
     const resolv = this.opts.hostResolvConf ?? (await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
     const mtu = Number(net.Options?.['com.docker.network.driver.mtu'] ?? 1500) || 1500;
     log.info({ subnet: cfg.Subnet, adopted: kept.size }, 'instance sandboxes on (the engine has the stevedore runtime)');
+    this.checkedAt = Date.now();
     return { pool, gateway: cfg.Gateway, mtu, resolv };
   }
 

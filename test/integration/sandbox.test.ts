@@ -12,6 +12,7 @@ import { DockerExecutor } from '../../src/agent/exec/executor.js';
 import { step } from '../../src/agent/exec/do.js';
 import type { Controller } from '../../src/agent/exec/controller.js';
 import { EngineSandboxes } from '../../src/agent/sandboxes.js';
+import { contains } from '../../src/agent/network/addressing.js';
 import { SANDBOX_ADDRESS_LABEL, SANDBOX_BRIDGE, SANDBOX_NETWORK, SANDBOX_RUNTIME } from '../../src/agent/network/sandbox.js';
 import { testInstance } from '../../src/agent/testing.js';
 import { registryAddress, testbedHost } from '../support/testbed.js';
@@ -116,7 +117,7 @@ test('a task on no network gets a sandbox: its network is up before it runs, it 
   assert.equal(existsSync(path.join(dir, 'sbxtest2')), true);
 });
 
-test('a task with a published host port, or on a network, keeps the engine network; the Docker network goes at leave', async () => {
+test('a task with a published host port, or on a network, keeps the engine network; a pruned network is made again; the Docker network goes at leave', async () => {
   const req = { name: 'x', body: { Image: image, HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } } } };
   assert.deepEqual(await sandboxes.prepare('sbxtest4', req), req);
   const onNet = { name: 'x', body: { Image: image, HostConfig: { NetworkMode: 'somenet' } } };
@@ -125,6 +126,17 @@ test('a task with a published host port, or on a network, keeps the engine netwo
     await c.shutdown().catch(() => undefined);
     await c.remove();
   }
+
+  // `docker network prune` on the host removes the network (the engine sees no endpoint on it): the next create makes it again.
+  const watchful = new EngineSandboxes({ engine, dir, log: silentLogger, networkCheckMs: 0 });
+  assert.equal(await watchful.enabled(), true);
+  docker('network', 'rm', SANDBOX_NETWORK);
+  const req6 = await watchful.prepare('sbxtest6', { name: 'x', body: { Image: image } });
+  const subnet = docker('network', 'inspect', '-f', '{{(index .IPAM.Config 0).Subnet}}', SANDBOX_NETWORK);
+  const addr6 = (req6.body['Labels'] as Record<string, string>)[SANDBOX_ADDRESS_LABEL] ?? '';
+  assert.ok(contains(subnet, addr6), `${addr6} is on the new network ${subnet}`);
+  await watchful.release('sbxtest6');
+
   await sandboxes.removeNetwork();
   assert.throws(() => docker('network', 'inspect', SANDBOX_NETWORK), /No such network|not found/);
 });
