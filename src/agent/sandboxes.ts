@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Engine } from '../engine/index.js';
 import type { Logger } from '../util/log.js';
+import { statusCodeOf } from './exec/adapter.js';
 import type { ContainerCreateRequest } from './exec/container-config.js';
 import { Labels } from './labels.js';
 import { LABEL_MANAGED } from './network/addressing.js';
@@ -112,7 +113,7 @@ export class EngineSandboxes implements Sandboxes {
       await this.opts.engine.docker.getNetwork(SANDBOX_NETWORK).inspect();
       return o;
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+      if (statusCodeOf(err) !== 404) throw err;
     }
     this.opts.log.warn({ network: SANDBOX_NETWORK }, 'the sandbox network is gone from the engine (a network prune?): making it again');
     return this.doOpen();
@@ -155,7 +156,7 @@ export class EngineSandboxes implements Sandboxes {
     try {
       return (await docker.getNetwork(SANDBOX_NETWORK).inspect()) as NetworkBody;
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+      if (statusCodeOf(err) !== 404) throw err;
     }
     try {
       await docker.createNetwork({
@@ -167,7 +168,7 @@ export class EngineSandboxes implements Sandboxes {
       });
     } catch (err) {
       // Made meanwhile by another opener: fine.
-      if ((err as { statusCode?: number }).statusCode !== 409) throw err;
+      if (statusCodeOf(err) !== 409) throw err;
     }
     return (await docker.getNetwork(SANDBOX_NETWORK).inspect()) as NetworkBody;
   }
@@ -209,7 +210,7 @@ export class EngineSandboxes implements Sandboxes {
     try {
       await this.opts.engine.docker.getNetwork(SANDBOX_NETWORK).remove();
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode !== 404) this.opts.log.warn({ err }, `removing the Docker network ${SANDBOX_NETWORK} failed`);
+      if (statusCodeOf(err) !== 404) this.opts.log.warn({ err }, `removing the Docker network ${SANDBOX_NETWORK} failed`);
     }
     await rm(this.opts.dir, { recursive: true, force: true });
   }
