@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Engine, parseEngineUrl } from '../../src/engine/index.js';
@@ -115,6 +115,28 @@ test('a task on no network gets a sandbox: its network is up before it runs, it 
   await a.ctlr.remove();
   assert.equal(existsSync(path.join(dir, 'sbxtest1')), false);
   assert.equal(existsSync(path.join(dir, 'sbxtest2')), true);
+});
+
+test('plumbing that fails fails the task with the runtime\'s reason, and leaves no running container', async () => {
+  const instance = testInstance({ id: 'sbxtest8', name: 'stv-sbx', slot: 8, container: { image, args: ['sleep', '60'], stopGracePeriodMs: 1_000 } });
+  const ctlr = executor.controller(instance, 'nodesbx');
+  controllers.push(ctlr);
+  let status: InstanceStatus = instance.status;
+  while (status.state !== 'ready') {
+    const r = await step(instance, status, ctlr, systemClock, AbortSignal.timeout(60_000));
+    assert.equal(r.idle, false, `stuck at ${status.state}: ${status.err ?? ''}`);
+    status = r.status;
+  }
+  // Between prepare and start: the bridge the plumbing names does not exist.
+  const plumb = path.join(dir, 'sbxtest8', 'stevedore-plumb');
+  writeFileSync(plumb, readFileSync(plumb, 'utf8').replace(/^bridge=.*$/m, 'bridge=stv-nosuch'));
+  for (let i = 0; i < 5 && status.state !== 'failed' && status.state !== 'rejected'; i++) {
+    status = (await step(instance, status, ctlr, systemClock, AbortSignal.timeout(60_000))).status;
+  }
+  assert.equal(status.state, 'failed');
+  assert.match(status.err ?? '', /stevedore: the network of container [0-9a-f]{64}: .*stv-nosuch/);
+  const id = status.container?.containerId ?? '';
+  assert.equal(docker('inspect', '-f', '{{.State.Running}}', id), 'false');
 });
 
 test('a task with a published host port, or on a network, keeps the engine network; a pruned network is made again; the Docker network goes at leave', async () => {

@@ -13,7 +13,7 @@
  * sandbox by re-executing dockerd twice (`netns-create`, then the
  * `libnetwork-setkey` prestart hook). That is over half of what a container
  * costs its engine (scripts/bench/engine-cost.ts: 212–274 CPU ms a container
- * on the bridge, 104–114 with this plumbing).
+ * on the bridge, 104–124 with this plumbing, measured in three runs).
  *
  * The runtime finds an instance's plumbing through the container's own
  * config: the directory its `/etc/hosts` is bound from holds `stevedore-plumb`
